@@ -7,12 +7,16 @@ NaN here; the mapping decides what a value means.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from connector.errors import Problem, SourceError
 from connector.records import Record
+
+# Cells that are values, not column names: numbers and ISO dates.
+_VALUE_LIKE = re.compile(r"[-+]?\d+([.,]\d+)?$|\d{4}-\d{2}-\d{2}")
 
 #: How many rows from the top a reader looks through for the header row.
 HEADER_SEARCH_ROWS = 30
@@ -101,8 +105,9 @@ def find_header_index(rows: Sequence[Sequence[str]], hint: Sequence[str]) -> int
 
     Exports often carry title rows ("Employee list", a date) above the header. With a
     hint (the columns the mapping needs), the header is the first row that names most of
-    them; without one, it is the first row as wide as the widest of the rows that follow
-    it, whose cells are all filled, since a title row is narrower than the table below it.
+    them; without one, it is the first row that fills more than half as many cells as the
+    fullest row near the top (a title row is much narrower than the table below it) and
+    holds no numbers or dates (a header holds names).
     """
     candidates = rows[:HEADER_SEARCH_ROWS]
     if hint:
@@ -114,23 +119,16 @@ def find_header_index(rows: Sequence[Sequence[str]], hint: Sequence[str]) -> int
                 best, best_hits = index, hits
         if best >= 0 and best_hits * 2 >= len(wanted):
             return best
-    widths = [_filled_width(cells) for cells in candidates]
-    widest = max(widths, default=0)
-    for index, cells in enumerate(candidates):
-        filled = sum(1 for cell in cells if cell.strip())
-        if widths[index] and widths[index] == widest and filled == widths[index]:
+    filled = [sum(1 for cell in cells if cell.strip()) for cells in candidates]
+    fullest = max(filled, default=0)
+    for index, count in enumerate(filled):
+        if count and count * 2 > fullest and not any(
+            _VALUE_LIKE.match(cell.strip()) for cell in candidates[index]
+        ):
             return index
-    for index, cells in enumerate(candidates):
-        if not is_blank(cells):
+    for index, count in enumerate(filled):
+        if count:
             return index
-    return 0
-
-
-def _filled_width(cells: Sequence[str]) -> int:
-    """Position just past the last non-empty cell."""
-    for index in range(len(cells) - 1, -1, -1):
-        if cells[index].strip():
-            return index + 1
     return 0
 
 

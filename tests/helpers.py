@@ -1,0 +1,68 @@
+"""Paths to the sample data and Microsoft's interop files, and builders for small HR
+exports in the formats the readers take."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CSV = ROOT / "sample_data" / "employees.csv"
+SAMPLE_XLSX = ROOT / "sample_data" / "employees.xlsx"
+INTEROP = ROOT.parent / "shared" / "interop" / "entra-inbound-provisioning-samples"
+
+
+def write_xlsx(
+    path: Path,
+    rows: Sequence[Sequence[Any]],
+    *,
+    sheet: str = "Sheet1",
+    extra_sheets: Sequence[str] = (),
+    date_format: str = "yyyy-mm-dd",
+) -> Path:
+    """A workbook with ``rows`` on one sheet; date cells get a date number format."""
+    workbook = openpyxl.Workbook()
+    worksheet = workbook.active
+    assert worksheet is not None
+    worksheet.title = sheet
+    for row in rows:
+        worksheet.append(list(row))
+    for cells in worksheet.iter_rows():
+        for cell in cells:
+            if isinstance(cell.value, dt.datetime | dt.date):
+                cell.number_format = date_format
+    for name in extra_sheets:
+        workbook.create_sheet(name).append(["other"])
+    workbook.save(path)
+    return path
+
+
+SAMPLE_HEADER = (
+    "EmployeeID,FirstName,LastName,PreferredFirstName,JobTitle,Department,Division,CostCenter,"
+    "Company,ManagerID,Office,StreetAddress,City,State,PostalCode,CountryCode,MobilePhone,"
+    "WorkPhone,HireDate,TerminationDate,Status,WorkerType"
+).split(",")
+
+
+def sample_rows() -> list[list[str]]:
+    """Three small records in the sample export's columns (a CEO and two reports)."""
+    base = dict.fromkeys(SAMPLE_HEADER, "")
+    people = [
+        {"EmployeeID": "000001", "FirstName": "Zoë", "LastName": "O'Brien", "ManagerID": "",
+         "StreetAddress": "1 Main St\nFloor 2", "CountryCode": "GB", "HireDate": "2015-01-05"},
+        {"EmployeeID": "000002", "FirstName": "José", "LastName": "Núñez",
+         "ManagerID": "000001", "CountryCode": "ES", "HireDate": "2019-06-01",
+         "JobTitle": "Engineer, Platform"},
+        {"EmployeeID": "000003", "FirstName": "Łukasz", "LastName": "Wójcik",
+         "ManagerID": "000001", "CountryCode": "PL", "HireDate": "2021-09-13",
+         "TerminationDate": "2024-02-29"},
+    ]
+    rows = []
+    for person in people:
+        values = {**base, "Status": "Active", "WorkerType": "Employee", **person}
+        rows.append([values[c] for c in SAMPLE_HEADER])
+    return rows
