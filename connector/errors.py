@@ -109,20 +109,28 @@ class MappingError(ConnectorError):
         self.position = position
         self.errors: list[MappingError] = errors or []
 
+    def _spot(self) -> tuple[int, int, str] | None:
+        """(line, column, text of that line) for ``position``; lines split on ``\n`` only,
+        so the caret lands where an editor shows it, even past a trailing newline."""
+        if self.expression is None or self.position is None:
+            return None
+        position = max(0, min(self.position, len(self.expression)))
+        lines = self.expression.split("\n")
+        line = self.expression.count("\n", 0, position)
+        start = self.expression.rfind("\n", 0, position) + 1
+        return line + 1, position - start + 1, lines[line].rstrip("\r")
+
     @property
     def line(self) -> int | None:
         """1-based line of ``position`` inside the expression."""
-        if self.expression is None or self.position is None:
-            return None
-        return self.expression.count("\n", 0, self.position) + 1
+        spot = self._spot()
+        return spot[0] if spot else None
 
     @property
     def column(self) -> int | None:
         """1-based column of ``position`` inside its line."""
-        if self.expression is None or self.position is None:
-            return None
-        start = self.expression.rfind("\n", 0, self.position) + 1
-        return self.position - start + 1
+        spot = self._spot()
+        return spot[1] if spot else None
 
     def located(self, *, file: str | None = None, rule: str | None = None) -> MappingError:
         """Fill in where the expression lives; returns self for chaining."""
@@ -134,14 +142,14 @@ class MappingError(ConnectorError):
         if self.errors:
             return "\n\n".join(error.detailed() for error in self.errors)
         where = " › ".join(p for p in (self.file, self.rule) if p)
-        if self.line is not None:
-            spot = f"{self.line}:{self.column}"
-            where = f"{where} › {spot}" if where else spot
+        spot = self._spot()
+        if spot:
+            at = f"{spot[0]}:{spot[1]}"
+            where = f"{where} › {at}" if where else at
         lines = [f"{where}: {self.message}" if where else self.message]
-        if self.expression is not None and self.position is not None:
-            line_text = self.expression.splitlines()[self.line - 1] if self.line else ""
-            lines.append(f"    {line_text}")
-            lines.append("    " + " " * ((self.column or 1) - 1) + "^")
+        if spot:
+            lines.append(f"    {spot[2]}")
+            lines.append("    " + " " * (spot[1] - 1) + "^")
         return "\n".join(lines)
 
     def __str__(self) -> str:

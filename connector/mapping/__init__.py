@@ -1,0 +1,1 @@
+"""Declarative attribute mapping: HR record -> Entra ID user attributes."""

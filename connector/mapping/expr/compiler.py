@@ -1,0 +1,260 @@
+"""Syntax tree -> nested Python closures, and the public :class:`Expression`.
+
+Compiling does all the work that doesn't depend on a record: arity was checked by the
+checker, constants are folded (a pure call with constant arguments is evaluated once, and
+if it can only fail, that is a compile error), regexes and date formats are precompiled by
+the function builders, and comparisons become boolean predicates that IIF uses directly.
+What is left per record is one closure call per node.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from connector.errors import EvaluationError, MappingError
+
+from .checker import check
+from .functions import FUNCTIONS, KEYWORDS
+from .lexer import tokenize
+from .nodes import Attribute, Call, Compare, Constant, Empty, Keyword, Node, Parameter, walk
+from .parser import parse
+from .spec import Arg, Compiled, Predicate, Site, constant
+from .values import (
+    FALSE,
+    TRUE,
+    EvalContext,
+    FlowSignal,
+    Ignore,
+    Record,
+    StubDirectory,
+    Value,
+    single,
+)
+
+#: Entra's limit on the length of one expression.
+MAX_LENGTH: Final = 10_000
+
+_OPERATORS: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "=": operator.eq,
+    "<>": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*\Z")
+_DECIMAL = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*\Z")
+_FLOW_SOURCES: Final = frozenset(
+    {"IgnoreFlowIfNullOrEmpty", "IgnoreAttributeFlow", "IgnoreObjectFlow"}
+)
+# Pure functions never read these; they only make the closures' signature complete.
+_FOLD_RECORD: Final[Record] = {}
+_FOLD_CONTEXT: Final = EvalContext(datetime(2000, 1, 1, tzinfo=UTC), {}, StubDirectory(""))
+
+
+def _number(raw: str) -> int | Decimal | None:
+    """``raw`` as a number if both sides of a comparison should compare numerically."""
+    if _INTEGER.match(raw):
+        return int(raw)
+    if _DECIMAL.match(raw):
+        return Decimal(raw.strip())
+    return None
+
+
+def _describe(node: Node) -> str:
+    if isinstance(node, Attribute):
+        return f"[{node.name}]"
+    if isinstance(node, Call):
+        return f"{node.name}(...)"
+    return "the value"
+
+
+class Expression:
+    """One compiled expression.
+
+    ``evaluate(record, context)`` is a plain closure stored on the instance (not a method),
+    so a call costs no more than the expression itself. It returns a :data:`Value`, or
+    raises :class:`EvaluationError` with the position of the failing call.
+
+    ``references`` are the attribute names read, ``parameters`` the ``[%NAME%]`` names,
+    ``uses_unique`` says SelectUniqueValue is used, and ``redacted`` says Redact() is used,
+    so reports should show "[Redact]" instead of the value.
+    """
+
+    __slots__ = ("evaluate", "parameters", "redacted", "references", "text", "tree", "uses_unique")
+
+    evaluate: Callable[[Record, EvalContext], Value]
+
+    def __init__(self, text: str, tree: Node, root: Compiled) -> None:
+        self.text = text
+        self.tree = tree
+        nodes = list(walk(tree))
+        self.references = frozenset(n.name for n in nodes if isinstance(n, Attribute))
+        self.parameters = frozenset(n.name for n in nodes if isinstance(n, Parameter))
+        calls = {n.name for n in nodes if isinstance(n, Call)}
+        self.uses_unique = "SelectUniqueValue" in calls
+        self.redacted = "Redact" in calls
+        words = {n.name for n in nodes if isinstance(n, Keyword)}
+        if (calls | words) & _FLOW_SOURCES:
+
+            def evaluate(record: Record, context: EvalContext) -> Value:
+                try:
+                    return root(record, context)
+                except FlowSignal as signal:
+                    return signal.marker
+
+            self.evaluate = evaluate
+        else:
+            self.evaluate = root
+
+    def __repr__(self) -> str:
+        return f"Expression({self.text!r})"
+
+
+class _Compiler:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def node(self, node: Node) -> Arg:
+        if isinstance(node, Constant):
+            return Arg(constant(node.value), node.position, const=node.value)
+        if isinstance(node, Empty):
+            return Arg(constant(None), node.position, const=None, empty=True)
+        if isinstance(node, Keyword):
+            return _constant_arg(KEYWORDS[node.name], node.position)
+        if isinstance(node, Attribute):
+            return Arg(_attribute(node.name), node.position)
+        if isinstance(node, Parameter):
+            return Arg(self.parameter(node), node.position)
+        if isinstance(node, Compare):
+            return self.compare(node)
+        return self.call(node)
+
+    def parameter(self, node: Parameter) -> Compiled:
+        name, text = node.name, self.text
+
+        def parameter(record: Record, context: EvalContext) -> Value:
+            value = context.params.get(name)
+            if value is None:
+                raise EvaluationError(
+                    f"there is no mapping parameter {name!r}",
+                    expression=text,
+                    position=node.position,
+                )
+            return value
+
+        return parameter
+
+    def call(self, node: Call) -> Arg:
+        spec = FUNCTIONS[node.name]
+        args = [self.node(arg) for arg in node.args]
+        fn = spec.build(args, Site(node.name, node.position, self.text))
+        if spec.pure and all(arg.is_const for arg in args):
+            return self.fold(fn, node.position)
+        return Arg(fn, node.position)
+
+    def fold(self, fn: Compiled, position: int, predicate: Predicate | None = None) -> Arg:
+        try:
+            value = fn(_FOLD_RECORD, _FOLD_CONTEXT)
+        except EvaluationError as error:
+            raise MappingError(
+                f"this always fails: {error.message}",
+                expression=self.text,
+                position=error.position if error.position is not None else position,
+            ) from None
+        except FlowSignal:
+            return Arg(fn, position, predicate=predicate)
+        return _constant_arg(value, position)
+
+    def compare(self, node: Compare) -> Arg:
+        left, right = self.node(node.left), self.node(node.right)
+        test = _OPERATORS[node.op]
+        left_fn, right_fn = left.fn, right.fn
+        site = Site(f"the {node.op} comparison", node.position, self.text)
+        sides = (_describe(node.left), _describe(node.right))
+
+        def operand(value: Value, side: int) -> str:
+            raw = single(value)
+            if raw is None:
+                raise EvaluationError(
+                    f"{sides[side]} is empty, so it can't be compared (IIF fails when an "
+                    'attribute it tests is empty; use Switch with a "" key, Coalesce, or '
+                    "the mapping's default)"
+                )
+            return raw
+
+        def predicate(record: Record, context: EvalContext) -> bool:
+            try:
+                first = operand(left_fn(record, context), 0)
+                second = operand(right_fn(record, context), 1)
+            except EvaluationError as error:
+                site.locate(error)
+                raise
+            # Numbers compare as numbers ("10" > "9"), anything else ordinally.
+            first_number = _number(first)
+            if first_number is not None:
+                second_number = _number(second)
+                if second_number is not None:
+                    return bool(test(first_number, second_number))
+            return bool(test(first, second))
+
+        fixed = right.value if right.is_const and not left.is_const else None
+        if isinstance(fixed, str) and _number(fixed) is None:
+            # The common [country] = "USA": the right side is text, so the comparison is
+            # always ordinal and needs no number checks.
+
+            def predicate_text(record: Record, context: EvalContext) -> bool:
+                first = left_fn(record, context)
+                if type(first) is not str:
+                    try:
+                        first = operand(first, 0)
+                    except EvaluationError as error:
+                        site.locate(error)
+                        raise
+                return bool(test(first, fixed))
+
+            predicate = predicate_text
+
+        def compare(record: Record, context: EvalContext) -> Value:
+            return TRUE if predicate(record, context) else FALSE
+
+        if left.is_const and right.is_const:
+            return self.fold(compare, node.position, predicate)
+        return Arg(compare, node.position, predicate=predicate)
+
+
+def _constant_arg(value: Value, position: int) -> Arg:
+    # Builders inspect constants (regexes, formats, numbers); an IGNORE marker is kept from
+    # them, so it only ever acts at run time, where it drops the attribute.
+    if isinstance(value, Ignore):
+        return Arg(constant(value), position)
+    return Arg(constant(value), position, const=value)
+
+
+def _attribute(name: str) -> Compiled:
+    def attribute(record: Record, context: EvalContext) -> Value:
+        return record.get(name)
+
+    return attribute
+
+
+def compile_expression(text: str) -> Expression:
+    """Compile ``text``; raises MappingError (with a position) if it can't be used.
+
+    Syntax errors stop at the first one; unknown functions, argument counts and placement
+    rules are all reported together in one MappingError's ``errors``.
+    """
+    if len(text) > MAX_LENGTH:
+        raise MappingError(
+            f"the expression is {len(text):,} characters long; the limit is {MAX_LENGTH:,}",
+            expression=text,
+            position=MAX_LENGTH,
+        )
+    tree = parse(tokenize(text), text)
+    check(tree, text)
+    return Expression(text, tree, _Compiler(text).node(tree).fn)
