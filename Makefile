@@ -12,15 +12,28 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## demo: install, then run the main job on sample_data/ (today: validate and read)
+## demo: install, then run the main job on sample_data/ (today: validate, then preview)
 demo: $(STAMP)
-	@echo "== 1. validate the HR export =="
-	-$(BIN)/hr-connector validate sample_data/employees.csv
+	@echo "== 1. validate the HR export against what mappings/default.yaml needs =="
+	$(BIN)/hr-connector validate sample_data/employees.csv
 	@echo
-	@echo "== 2. the same data from the Excel workbook, as the connector reads it (first 10 records) =="
-	$(BIN)/hr-connector read sample_data/employees.xlsx --limit 10 \
+	@echo "== 2. the same data from the Excel workbook, as the connector reads it (first 5 records) =="
+	$(BIN)/hr-connector read sample_data/employees.xlsx --limit 5 \
 		--column EmployeeID --column FirstName --column LastName --column JobTitle \
-		--column ManagerID --column CountryCode --column HireDate --column Status
+		--column ManagerID --column HireDate --column Status
+	@echo
+	@echo "== 3. the mapping, compiled and checked =="
+	$(BIN)/hr-connector mapping check mappings/default.yaml
+	@echo
+	@echo "== 4. one expression, tested offline =="
+	$(BIN)/hr-connector expr 'ToLower(NormalizeDiacritics(Join(".", [FirstName], [LastName])))' \
+		--set FirstName=Łukasz --set LastName=Wójcik
+	@echo
+	@echo "== 5. preview: the Entra user each record becomes (first 12 of them) =="
+	$(BIN)/hr-connector preview sample_data/employees.csv --mapping mappings/default.yaml --limit 12
+	@echo
+	@echo "== 6. one record in detail (Zoë O'Brien, row 6) =="
+	$(BIN)/hr-connector preview sample_data/employees.xlsx --row 6
 
 ## test: lint, type-check and run the whole suite in the same venv
 test: $(STAMP) lint
@@ -33,6 +46,7 @@ lint: $(STAMP)
 ## bench: speed figures (readers; more as the product grows)
 bench: $(STAMP)
 	$(BIN)/python bench/readers.py
+	$(BIN)/python bench/mapping.py
 
 ## sample: regenerate sample_data/ from its script
 sample: $(STAMP)

@@ -55,16 +55,32 @@ class SourceSchema:
     key: str
     required: tuple[str, ...] = ()
     manager: str | None = None
-    country: str | None = None
+    countries: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
     description: str = ""
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns a source must have: the key, the required ones and the manager column."""
+        names = [self.key, *self.required, *([self.manager] if self.manager else [])]
+        return tuple(dict.fromkeys(names))
 
     @property
     def expected_columns(self) -> tuple[str, ...]:
         """Every column the schema names, key first, each once."""
         names = [self.key, *self.required]
-        names += [n for n in (self.manager, self.country, *self.dates) if n]
+        names += [n for n in (self.manager, *self.countries, *self.dates) if n]
         return tuple(dict.fromkeys(names))
+
+
+def schema_from_mapping(
+    *, file: str, key: str, required: Sequence[str], manager: str | None,
+    countries: Sequence[str] = (), dates: Sequence[str] = (),
+) -> SourceSchema:
+    """The schema a mapping implies: its key, the columns its rules read, its manager."""
+    return SourceSchema(key=key, required=tuple(c for c in required if c != key),
+                        manager=manager, countries=tuple(countries), dates=tuple(dates),
+                        description=f"the mapping {file}")
 
 
 SAMPLE_COLUMNS = (
@@ -78,7 +94,7 @@ SAMPLE_SCHEMA = SourceSchema(
     key="EmployeeID",
     required=SAMPLE_COLUMNS,
     manager="ManagerID",
-    country="CountryCode",
+    countries=("CountryCode",),
     dates=("HireDate", "TerminationDate"),
     description="the sample_data/ export columns",
 )
@@ -132,7 +148,7 @@ def check_source(reader: TableSource, schema: SourceSchema) -> ValidationResult:
         file=reader.name, format=reader.format, columns=list(reader.columns),
         header_row=reader.header_row,
     )
-    missing = [name for name in schema.expected_columns if name not in reader.columns]
+    missing = [name for name in schema.required_columns if name not in reader.columns]
     if missing:
         result.unusable.append(Problem(
             "missing required column(s): " + ", ".join(missing)
@@ -151,7 +167,10 @@ def check_source(reader: TableSource, schema: SourceSchema) -> ValidationResult:
         for reason in record.problems:
             result.problems.append(Problem(reason, file=reader.name, row=record.row))
     result.problems.extend(_key_problems(result.records, schema, reader.name))
-    result.problems.extend(_cell_problems(result.records, schema, reader.name))
+    present = SourceSchema(
+        key=schema.key, countries=tuple(c for c in schema.countries if c in reader.columns),
+        dates=tuple(c for c in schema.dates if c in reader.columns))
+    result.problems.extend(_cell_problems(result.records, present, reader.name))
     if schema.manager:
         result.problems.extend(_manager_problems(result.records, schema, reader.name))
     result.problems.sort(key=lambda p: (p.row or 0, p.severity != "error"))
@@ -199,14 +218,14 @@ def _cell_problems(records: list[Record], schema: SourceSchema, file: str) -> li
             if text.strip() and not _is_iso_date(text.strip()):
                 problems.append(Problem(f"{text!r} is not a date (expected yyyy-mm-dd)",
                                         file=file, row=record.row, column=column, key=key))
-        if schema.country:
-            code = values[schema.country]
+        for column in schema.countries:
+            code = values[column]
             if code.strip() and code.strip() not in ALPHA2:
                 hint = COMMON_MISTAKES.get(code.strip().upper())
                 reason = f"{code!r} is not an ISO 3166-1 alpha-2 country code" + (
                     f" (did you mean {hint!r}?)" if hint else "")
                 problems.append(Problem(reason, severity="warning", file=file,
-                                        row=record.row, column=schema.country, key=key))
+                                        row=record.row, column=column, key=key))
         for column, text in values.items():
             if text != text.strip() and text.strip():
                 problems.append(Problem(

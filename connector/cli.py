@@ -15,61 +15,21 @@ code  meaning
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable
 from itertools import islice
-from typing import Any, ParamSpec, TypeVar
+from pathlib import Path
+from typing import Any
 
 import click
-from rich.console import Console
 
 from connector import report
-from connector.checks import SAMPLE_SCHEMA, SourceSchema
-from connector.errors import EXIT_UNUSABLE, ConnectorError
+from connector.checks import SAMPLE_SCHEMA, SourceSchema, schema_from_mapping
+from connector.cli_common import DEFAULT_MAPPING, EXIT_INTERNAL, console, handle_errors
+from connector.cli_mapping import expr_command, mapping_group, preview_command
+from connector.mapping import load_mapping
 from connector.pipeline import validate_file
 from connector.readers import open_source
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in the connector, not a problem with the input
-
-
-def _console(*, stderr: bool = False) -> Console:
-    # Wide enough that tables stay readable when piped to a file or a cron mail.
-    width = None if sys.stdout.isatty() else 160
-    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
-
-
-def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn connector errors into a message and an exit code; never show a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except ConnectorError as exc:
-            click.echo(f"error: {exc.detailed()}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
-            if os.environ.get("HRC_DEBUG"):
-                raise
-            click.echo(
-                f"internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in hr-connector; run again with HRC_DEBUG=1 to see where.",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,19 +39,30 @@ def main() -> None:
 
 
 def _schema(
+    mapping: str | None,
     key: str | None,
     required: tuple[str, ...],
     manager: str | None,
-    country: str | None,
+    countries: tuple[str, ...],
     dates: tuple[str, ...],
 ) -> SourceSchema:
-    if key is None:
-        if required or manager or country or dates:
-            raise click.UsageError("--require, --manager-column, --country-column and "
-                                   "--date-column describe a source together with --key")
+    """What the source must hold: from --key and friends, else from the mapping."""
+    if key is not None:
+        if mapping:
+            raise click.UsageError("give either --mapping or --key, not both")
+        return SourceSchema(key=key, required=required, manager=manager, countries=countries,
+                            dates=dates, description="the command-line options")
+    if required or manager or countries or dates:
+        raise click.UsageError("--require, --manager-column, --country-column and "
+                               "--date-column describe a source together with --key")
+    if mapping is None and not DEFAULT_MAPPING.is_file():
         return SAMPLE_SCHEMA
-    return SourceSchema(key=key, required=required, manager=manager, country=country,
-                        dates=dates, description="the command-line options")
+    path = Path(mapping) if mapping else DEFAULT_MAPPING
+    compiled = load_mapping(path)
+    return schema_from_mapping(
+        file=str(path), key=compiled.key, required=compiled.required_columns,
+        manager=compiled.manager_column, countries=compiled.country_columns,
+        dates=compiled.date_columns)
 
 
 @main.command()
@@ -99,21 +70,24 @@ def _schema(
 @click.option("--sheet", help="Worksheet to read from a workbook (default: the first).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Readable table, or JSON for machines.")
-@click.option("--key", help="Column holding each record's unique key "
-              "(default: the sample export's EmployeeID).")
+@click.option("--mapping", help="Mapping whose columns the source must hold "
+              "(default: mappings/default.yaml).")
+@click.option("--key", help="Instead of a mapping: the column holding each record's key.")
 @click.option("--require", multiple=True, help="A column the source must have (repeatable).")
 @click.option("--manager-column", help="Column naming each record's manager by key.")
-@click.option("--country-column", help="Column holding ISO 3166-1 alpha-2 country codes.")
+@click.option("--country-column", multiple=True,
+              help="A column holding ISO 3166-1 alpha-2 country codes (repeatable).")
 @click.option("--date-column", multiple=True, help="A column holding yyyy-mm-dd dates.")
 @handle_errors
 def validate(
     source: str,
     sheet: str | None,
     fmt: str,
+    mapping: str | None,
     key: str | None,
     require: tuple[str, ...],
     manager_column: str | None,
-    country_column: str | None,
+    country_column: tuple[str, ...],
     date_column: tuple[str, ...],
 ) -> None:
     """Check an HR export (CSV or XLSX) before it is used.
@@ -121,12 +95,12 @@ def validate(
     Exit code 0 when every record is usable, 1 when some records have errors (the others
     can go through), 2 when the file cannot be used at all.
     """
-    schema = _schema(key, require, manager_column, country_column, date_column)
+    schema = _schema(mapping, key, require, manager_column, country_column, date_column)
     result = validate_file(source, schema, sheet=sheet)
     if fmt == "json":
         click.echo(json.dumps(report.validation_dict(result), indent=2, ensure_ascii=False))
     else:
-        _console().print(report.validation_renderable(result))
+        console().print(report.validation_renderable(result))
     sys.exit(result.exit_code)
 
 
@@ -158,12 +132,17 @@ def read_command(
     elif fmt == "csv":
         click.echo(report.records_csv(shown, records), nl=False)
     else:
-        console = _console()
-        console.print(report.records_table(shown, records))
-        console.print(f"{len(records)} record(s) from {reader.name} "
+        out = console()
+        out.print(report.records_table(shown, records))
+        out.print(f"{len(records)} record(s) from {reader.name} "
                       f"({reader.format}, header on row {reader.header_row})")
     for warning in reader.warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+main.add_command(expr_command)
+main.add_command(mapping_group)
+main.add_command(preview_command)
 
 
 def run() -> None:
@@ -174,4 +153,4 @@ def run() -> None:
 if __name__ == "__main__":  # pragma: no cover
     run()
 
-__all__ = ["EXIT_UNUSABLE", "main", "run"]
+__all__ = ["EXIT_INTERNAL", "handle_errors", "main", "run"]

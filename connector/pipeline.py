@@ -4,10 +4,14 @@ plan and apply). The CLI calls these; they hold no rules of their own.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
-from connector.checks import SourceSchema, ValidationResult, check_source
+from connector.checks import SourceSchema, ValidationResult, check_source, schema_from_mapping
 from connector.errors import Problem, SourceError
+from connector.mapping import CompiledMapping, MappedRecord
+from connector.mapping.expr import Directory
 from connector.readers import open_source
 
 
@@ -21,3 +25,55 @@ def validate_file(
     except SourceError as exc:
         problem = Problem(exc.message, file=exc.file or str(path), row=exc.row, column=exc.column)
         return ValidationResult(file=str(path), unusable=[problem])
+
+
+@dataclass
+class Prepared:
+    """A source read, checked and mapped: what preview shows and sync plans from."""
+
+    validation: ValidationResult
+    mapping: CompiledMapping
+    mapped: list[MappedRecord]
+
+    def count(self, status: str) -> int:
+        """How many records ended with ``status`` (mapped, skipped or error)."""
+        return sum(1 for m in self.mapped if m.status == status)
+
+
+def prepare(
+    source: str | Path,
+    mapping: CompiledMapping,
+    *,
+    now: dt.datetime,
+    directory: Directory,
+    sheet: str | None = None,
+) -> Prepared:
+    """Read and check ``source`` against what ``mapping`` needs, then map every record.
+
+    A source that cannot be used raises ``SourceError`` listing why. A record with a
+    source problem (empty or duplicate key, bad date ...) is not mapped: it comes back as
+    an ``error`` record carrying those problems, so nothing is dropped silently.
+    """
+    schema = schema_from_mapping(
+        file=mapping.file, key=mapping.key, required=mapping.required_columns,
+        manager=mapping.manager_column, countries=mapping.country_columns,
+        dates=mapping.date_columns)
+    validation = validate_file(source, schema, sheet=sheet)
+    if validation.unusable:
+        raise SourceError("; ".join(p.reason for p in validation.unusable),
+                          file=validation.file)
+    problems_by_row: dict[int, list[Problem]] = {}
+    for problem in validation.errors:
+        if problem.row is not None:
+            problems_by_row.setdefault(problem.row, []).append(problem)
+    context = mapping.context(now=now, directory=directory)
+    mapped = []
+    for record in validation.records:
+        row_problems = problems_by_row.get(record.row)
+        if row_problems:
+            key = record.values.get(mapping.key, "").strip()
+            mapped.append(MappedRecord(row=record.row, key=key, status="error",
+                                       errors=row_problems))
+        else:
+            mapped.append(mapping.map_record(record, context))
+    return Prepared(validation=validation, mapping=mapping, mapped=mapped)

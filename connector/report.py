@@ -17,6 +17,7 @@ from rich.text import Text
 
 from connector.checks import ValidationResult
 from connector.errors import Problem
+from connector.mapping.engine import MappedRecord, nest
 from connector.records import Record
 
 VERDICT_TEXT = {
@@ -114,3 +115,116 @@ def records_csv(columns: Sequence[str], records: Iterable[Record]) -> str:
     for record in records:
         writer.writerow([record.row, *(record.values[c] for c in columns)])
     return buffer.getvalue()
+
+
+# --- preview: desired users ---------------------------------------------------------------
+
+PREVIEW_COLUMNS = ("displayName", "userPrincipalName", "jobTitle", "accountEnabled")
+
+
+def _note(record: MappedRecord) -> str:
+    if record.errors:
+        return "; ".join(p.reason for p in record.errors)
+    notes = [record.reason or ""]
+    if record.leaver:
+        notes.append("leaver: disabled if the account exists, never created")
+    return "; ".join(n for n in notes if n)
+
+
+def preview_record_dict(record: MappedRecord) -> dict[str, Any]:
+    """One record of ``preview --format json``: the user Graph would hold, and why."""
+    return {
+        "row": record.row,
+        "key": record.key,
+        "status": record.status,
+        "leaver": record.leaver,
+        "reason": record.reason,
+        "user": nest(record.for_create()) if record.status == "mapped" else None,
+        "on_create_only": sorted([*record.on_create, *record.defaults]),
+        "defaults_used": sorted(record.defaults),
+        "empty": list(record.empty),
+        "manager_key": record.manager_key,
+        "errors": [problem_dict(p) for p in record.errors],
+    }
+
+
+def preview_dict(
+    records: Sequence[MappedRecord], *, file: str, mapping: str, warnings: Sequence[Problem]
+) -> dict[str, Any]:
+    """``preview --format json``."""
+    counts = {s: sum(1 for r in records if r.status == s) for s in ("mapped", "skipped", "error")}
+    return {
+        "file": file,
+        "mapping": mapping,
+        "summary": {**counts, "leaver": sum(1 for r in records if r.leaver)},
+        "records": [preview_record_dict(r) for r in records],
+        "warnings": [problem_dict(p) for p in warnings],
+    }
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def preview_table(records: Sequence[MappedRecord]) -> Table:
+    """One line per record: key, status and the attributes people look at first."""
+    table = Table(expand=False)
+    for name in ("Row", "Key", "Status", *PREVIEW_COLUMNS, "Manager", "Note"):
+        table.add_column(name, overflow="fold", no_wrap=name not in ("jobTitle", "Note"))
+    styles = {"mapped": "green", "skipped": "dim", "error": "red"}
+    for record in records:
+        values = record.for_create()
+        table.add_row(
+            str(record.row), record.key, Text(record.status, style=styles[record.status]),
+            *(Text(_display(values.get(name))) for name in PREVIEW_COLUMNS),
+            record.manager_key or "", Text(_note(record)))
+    return table
+
+
+def preview_detail(record: MappedRecord) -> Table:
+    """Every attribute of one record (``preview --row N``) and where its value came from."""
+    table = Table(title=f"Row {record.row}, key {record.key!r}: {record.status}",
+                  title_justify="left")
+    table.add_column("Attribute", no_wrap=True)
+    table.add_column("Value", overflow="fold")
+    table.add_column("Applies", no_wrap=True)
+    sources = [(record.attributes, "always"), (record.on_create, "on create"),
+               (record.defaults, "default, on create")]
+    for values, applies in sources:
+        for name, value in values.items():
+            table.add_row(name, Text(_display(value)), applies)
+    for name in record.empty:
+        table.add_row(name, Text("(empty)", style="dim"), "always")
+    if record.manager_key:
+        table.add_row("manager", Text(f"the user with HR key {record.manager_key}"), "always")
+    note = _note(record)
+    if note:
+        table.add_row("note", Text(note, style="yellow" if not record.errors else "red"), "")
+    return table
+
+
+def preview_csv(records: Sequence[MappedRecord]) -> str:
+    """One row per record, one column per attribute (flat names), for spreadsheets."""
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record.for_create()))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["row", "key", "status", *names, "manager_key", "note"])
+    for record in records:
+        values = record.for_create()
+        writer.writerow([record.row, record.key, record.status,
+                         *(spreadsheet_safe(_display(values.get(n))) for n in names),
+                         record.manager_key or "", spreadsheet_safe(_note(record))])
+    return buffer.getvalue()
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Defuse formula injection: a cell starting with = + - @ (or a tab/CR) is quoted."""
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text

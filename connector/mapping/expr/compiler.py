@@ -86,7 +86,10 @@ class Expression:
     so reports should show "[Redact]" instead of the value.
     """
 
-    __slots__ = ("evaluate", "parameters", "redacted", "references", "text", "tree", "uses_unique")
+    __slots__ = (
+        "deterministic", "evaluate", "parameters", "redacted", "references", "text", "tree",
+        "uses_unique",
+    )
 
     evaluate: Callable[[Record, EvalContext], Value]
 
@@ -99,6 +102,9 @@ class Expression:
         calls = {n.name for n in nodes if isinstance(n, Call)}
         self.uses_unique = "SelectUniqueValue" in calls
         self.redacted = "Redact" in calls
+        #: Same record and context, same result: no randomness, no uniqueness check (Now
+        #: and DefaultDomain come from the context, which is fixed for a run).
+        self.deterministic = not calls & {"Guid", "RandomString", "SelectUniqueValue"}
         words = {n.name for n in nodes if isinstance(n, Keyword)}
         if (calls | words) & _FLOW_SOURCES:
 

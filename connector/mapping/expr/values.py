@@ -74,6 +74,11 @@ class Directory(Protocol):
         """True if no existing object already uses ``value`` (for SelectUniqueValue)."""
         ...
 
+    def take(self, value: str) -> None:
+        """Reserve ``value``: the mapping chose it for a record of this run, so the next
+        SelectUniqueValue must not pick it again (two new John Smiths)."""
+        ...
+
 
 class StubDirectory:
     """An in-memory :class:`Directory` for tests and previews.
