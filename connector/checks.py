@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -268,7 +268,7 @@ def _manager_problems(records: list[Record], schema: SourceSchema, file: str) ->
                 f"manager key {manager!r} matches no record in this source; "
                 "the manager will not be set", severity="warning", file=file,
                 row=record.row, column=column, key=key or None))
-    for cycle in _cycles(manager_of):
+    for cycle in find_cycles(manager_of):
         chain = " -> ".join([*cycle, cycle[0]])
         problems.append(Problem(
             f"managers form a loop ({chain}); managers in a loop are not set",
@@ -277,7 +277,7 @@ def _manager_problems(records: list[Record], schema: SourceSchema, file: str) ->
     return problems
 
 
-def _cycles(manager_of: dict[str, str]) -> list[list[str]]:
+def find_cycles(manager_of: Mapping[str, str]) -> list[list[str]]:
     """Each loop in the manager graph once (self-managers are reported separately)."""
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     cycles: list[list[str]] = []

@@ -14,7 +14,8 @@ import pytest
 from tests.helpers import ROOT
 
 PURE = ["connector.checks", "connector.report", "connector.records", "connector.errors",
-        "connector.mapping", "connector.mapping.expr"]
+        "connector.mapping", "connector.mapping.expr", "connector.report_sync",
+        "connector.report_html"]
 IO_MODULES = ["connector.readers", "connector.graph", "connector.sandbox", "connector.cli",
               "connector.pipeline", "httpx", "msal", "python_calamine", "openpyxl", "pandas",
               "starlette", "uvicorn"]
