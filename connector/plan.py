@@ -123,6 +123,10 @@ def match_users(
         if record.status == "error":
             continue
         values = record.for_create()
+        if record.status == "skipped" and record.key:
+            # Out-of-scope records are not mapped; their HR key stands for the first
+            # matching attribute (employeeId = the key column in every shipped mapping).
+            values = {matching[0]: record.key}
         for attribute, index in zip(matching, indexes, strict=True):
             value = values.get(attribute)
             if not isinstance(value, str) or not value:
