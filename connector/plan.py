@@ -153,7 +153,9 @@ def _fold(attribute: str, value: str) -> str:
     return value.lower() if attribute in ("userPrincipalName", "mail") else value
 
 
-def _index(users: Iterable[Mapping[str, Any]], attribute: str) -> dict[str, list[Mapping[str, Any]]]:
+def _index(
+    users: Iterable[Mapping[str, Any]], attribute: str
+) -> dict[str, list[Mapping[str, Any]]]:
     index: dict[str, list[Mapping[str, Any]]] = {}
     for user in users:
         value = current_value(user, attribute)

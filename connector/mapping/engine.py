@@ -93,8 +93,15 @@ class CompiledMapping:
         """The evaluation context for a run: one clock and one directory for all records."""
         return EvalContext(now=now, params=self.params, directory=directory)
 
-    def map_record(self, record: Record, context: EvalContext) -> MappedRecord:
-        """Map one record; a failing rule marks the record as an error, naming the rule."""
+    def map_record(
+        self, record: Record, context: EvalContext, *, create_rules: bool = True
+    ) -> MappedRecord:
+        """Map one record; a failing rule marks the record as an error, naming the rule.
+
+        With ``create_rules=False`` the ``apply: on_create`` rules are left for
+        ``finish_create``: a sync knows only after matching which records become new
+        users, and an existing user must not claim a unique value (a UPN) it never uses.
+        """
         # Empty cells are left out: a missing key reads as null, like an absent attribute.
         values: dict[str, str | None] = dict(filter(itemgetter(1), record.values.items()))
         key = (values.get(self.key) or "").strip()
@@ -112,20 +119,28 @@ class CompiledMapping:
                 mapped.errors.append(self._problem(record, key, "leaver", exc))
         if self.manager_column:
             mapped.manager_key = (values.get(self.manager_column) or "").strip() or None
-        self._apply_rules(mapped, record, values, context)
+        self._apply_rules(mapped, record, values, context,
+                          self._plan if create_rules else self._plan_always)
         if mapped.errors:
             mapped.status = "error"
         return mapped
 
+    def finish_create(self, record: Record, mapped: MappedRecord, context: EvalContext) -> None:
+        """Run the ``on_create`` rules of a record mapped with ``create_rules=False``."""
+        values: dict[str, str | None] = dict(filter(itemgetter(1), record.values.items()))
+        self._apply_rules(mapped, record, values, context, self._plan_create)
+        if mapped.errors:
+            mapped.status = "error"
+
     def _apply_rules(
         self, mapped: MappedRecord, record: Record, values: dict[str, str | None],
-        context: EvalContext,
+        context: EvalContext, plan: tuple[tuple[Any, ...], ...],
     ) -> None:
         # The hot loop of a run (once per rule per record): rules unpacked into plain
         # tuples, locals, and the common case (one string that fits) done inline keep a
         # 25-rule mapping above 50k records/s (bench/mapping.py).
         attributes, on_create = mapped.attributes, mapped.on_create
-        for name, column, evaluate, default, create_only, unique, limit, convert in self._plan:
+        for name, column, evaluate, default, create_only, unique, limit, convert in plan:
             if column is not None:
                 result: Any = values.get(column)
             else:
@@ -164,6 +179,14 @@ class CompiledMapping:
             if unique and isinstance(converted, str):
                 context.directory.take(converted)
             target[name] = converted
+
+    @functools.cached_property
+    def _plan_always(self) -> tuple[tuple[Any, ...], ...]:
+        return tuple(step for step in self._plan if not step[4])
+
+    @functools.cached_property
+    def _plan_create(self) -> tuple[tuple[Any, ...], ...]:
+        return tuple(step for step in self._plan if step[4])
 
     @functools.cached_property
     def _plan(self) -> tuple[tuple[Any, ...], ...]:
