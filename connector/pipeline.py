@@ -11,7 +11,8 @@ from pathlib import Path
 from connector.checks import SourceSchema, ValidationResult, check_source, schema_from_mapping
 from connector.errors import Problem, SourceError
 from connector.mapping import CompiledMapping, MappedRecord
-from connector.mapping.expr import Directory
+from connector.mapping.engine import paused_gc
+from connector.mapping.expr import Directory, EvalContext
 from connector.readers import open_source
 
 
@@ -34,6 +35,7 @@ class Prepared:
     validation: ValidationResult
     mapping: CompiledMapping
     mapped: list[MappedRecord]
+    context: EvalContext
 
     def count(self, status: str) -> int:
         """How many records ended with ``status`` (mapped, skipped or error)."""
@@ -47,12 +49,14 @@ def prepare(
     now: dt.datetime,
     directory: Directory,
     sheet: str | None = None,
+    create_rules: bool = True,
 ) -> Prepared:
     """Read and check ``source`` against what ``mapping`` needs, then map every record.
 
     A source that cannot be used raises ``SourceError`` listing why. A record with a
     source problem (empty or duplicate key, bad date ...) is not mapped: it comes back as
-    an ``error`` record carrying those problems, so nothing is dropped silently.
+    an ``error`` record carrying those problems, so nothing is dropped silently. With
+    ``create_rules=False`` the create-only rules wait (see ``CompiledMapping.finish_create``).
     """
     schema = schema_from_mapping(
         file=mapping.file, key=mapping.key, required=mapping.required_columns,
@@ -67,7 +71,16 @@ def prepare(
         if problem.row is not None:
             problems_by_row.setdefault(problem.row, []).append(problem)
     context = mapping.context(now=now, directory=directory)
-    mapped = []
+    mapped: list[MappedRecord] = []
+    with paused_gc():
+        _map_all(validation, mapping, context, problems_by_row, mapped, create_rules)
+    return Prepared(validation=validation, mapping=mapping, mapped=mapped, context=context)
+
+
+def _map_all(
+    validation: ValidationResult, mapping: CompiledMapping, context: EvalContext,
+    problems_by_row: dict[int, list[Problem]], mapped: list[MappedRecord], create_rules: bool,
+) -> None:
     for record in validation.records:
         row_problems = problems_by_row.get(record.row)
         if row_problems:
@@ -75,5 +88,4 @@ def prepare(
             mapped.append(MappedRecord(row=record.row, key=key, status="error",
                                        errors=row_problems))
         else:
-            mapped.append(mapping.map_record(record, context))
-    return Prepared(validation=validation, mapping=mapping, mapped=mapped)
+            mapped.append(mapping.map_record(record, context, create_rules=create_rules))

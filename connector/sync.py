@@ -1,0 +1,129 @@
+"""The main job: read the HR source, map it, read the tenant, plan, check, apply, log.
+
+``run_sync`` holds no rules of its own; it calls the stages in order:
+
+1. read the tenant's users (the attributes the mapping owns, plus their managers);
+2. read, check and map the source (create-only rules wait for step 4);
+3. match records to users;
+4. run create-only rules (UPN, mailNickname) for records that become new users, with
+   ``SelectUniqueValue`` checked against the tenant and the run's other creates;
+5. plan (pure), check the safety thresholds, and apply unless it is a dry run or a
+   threshold tripped; every operation goes to the provisioning log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from connector.apply import apply_plan
+from connector.graph import GraphClient
+from connector.mapping import CompiledMapping
+from connector.pipeline import prepare
+from connector.plan import Plan, Policy, build_plan, match_users
+from connector.report_sync import sync_dict
+from connector.results import SyncResult
+from connector.runlog import ProvisioningLog, new_run_id, save_report
+from connector.safety import Thresholds, check_safety
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """What a run may do: dry run, thresholds, pre-hire window, where to log."""
+
+    dry_run: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    prehire_days: int = 14
+    sheet: str | None = None
+    default_domain: str | None = None
+
+
+class TenantDirectory:
+    """What SelectUniqueValue and DefaultDomain ask of the tenant, answered from the users
+    read at the start of the run plus the values this run hands out."""
+
+    def __init__(self, users: Iterable[Mapping[str, Any]], default_domain: str | None) -> None:
+        self.taken: set[str] = set()
+        domains: Counter[str] = Counter()
+        for user in users:
+            for name in ("userPrincipalName", "mail"):
+                value = user.get(name)
+                if isinstance(value, str) and value:
+                    self.taken.add(value.casefold())
+            upn = user.get("userPrincipalName")
+            if isinstance(upn, str) and "@" in upn:
+                domains[upn.rsplit("@", 1)[1].lower()] += 1
+        custom = [d for d, _ in domains.most_common() if not d.endswith(".onmicrosoft.com")]
+        self.domain = default_domain or (custom[0] if custom else
+                                         next(iter(domains), "contoso.onmicrosoft.com"))
+
+    def default_domain(self) -> str:
+        """The domain most users' UPNs use, unless configured (--default-domain)."""
+        return self.domain
+
+    def is_unique(self, value: str) -> bool:
+        """No user of the tenant, nor a create of this run, has it as UPN or mail."""
+        return value.casefold() not in self.taken
+
+    def take(self, value: str) -> None:
+        """Reserve a value this run hands out."""
+        self.taken.add(value.casefold())
+
+
+def owned_properties(mapping: CompiledMapping) -> list[str]:
+    """The top-level Graph properties the mapping writes (what the tenant read selects)."""
+    return sorted({name.partition(".")[0] for name in mapping.rules})
+
+
+def plan_sync(
+    source: str | Path, mapping: CompiledMapping, graph: GraphClient, *,
+    options: SyncOptions, now: dt.datetime,
+) -> tuple[Plan, list[Any]]:
+    """Everything up to the plan: no write happens here (this is the dry run)."""
+    current = graph.list_users(owned_properties(mapping))
+    directory = TenantDirectory(current, options.default_domain)
+    prepared = prepare(source, mapping, now=now, directory=directory, sheet=options.sheet,
+                       create_rules=False)
+    matches, problems = match_users(prepared.mapped, current, mapping.matching)
+    records = {record.row: record for record in prepared.validation.records}
+    for mapped in prepared.mapped:
+        if (mapped.status == "mapped" and not mapped.leaver and mapped.row not in matches
+                and mapped.row not in problems):
+            mapping.finish_create(records[mapped.row], mapped, prepared.context)
+    policy = Policy(matching=mapping.matching, full_export=not mapping.partial,
+                    prehire_days=options.prehire_days,
+                    delete_after_days=mapping.delete_after_days)
+    plan = build_plan(prepared.mapped, current, matches, policy=policy, now=now,
+                      match_problems=problems)
+    return plan, prepared.validation.warnings
+
+
+def run_sync(
+    source: str | Path, mapping: CompiledMapping, graph: GraphClient, *,
+    options: SyncOptions, tenant: str, runs_folder: Path,
+    now: dt.datetime | None = None, run_id: str | None = None,
+) -> SyncResult:
+    """One whole run, logged under ``runs_folder``; nothing is written on a dry run or
+    when a safety threshold trips."""
+    started = now or dt.datetime.now(dt.UTC)
+    run_id = run_id or new_run_id(started)
+    plan, warnings = plan_sync(source, mapping, graph, options=options, now=started)
+    result = SyncResult(run_id=run_id, dry_run=options.dry_run, source=str(source),
+                        mapping=mapping.file, tenant=tenant, started=started, plan=plan,
+                        source_warnings=list(warnings))
+    result.stopped = check_safety(plan, options.thresholds)
+    with ProvisioningLog(runs_folder, run_id) as log:
+        if options.dry_run or result.stopped or not plan.writes:
+            for change in plan.writes:
+                log.write(change, None, dry_run=options.dry_run)
+        else:
+            result.outcomes = apply_plan(
+                plan, graph, matching=mapping.matching[0],
+                on_outcome=lambda _, change, outcome: log.write(change, outcome, dry_run=False))
+    result.finished = dt.datetime.now(dt.UTC)
+    save_report(runs_folder, run_id, sync_dict(result))
+    return result
