@@ -1,0 +1,235 @@
+"""End to end over the sandbox tenant: the main job as an admin runs it.
+
+Each test has its own state folder (HRC_STATE_DIR), so its own sandbox tenant, seeded with
+two IT admins and a service account the connector must never touch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import main
+from connector.mapping import load_mapping
+from connector.sandbox import SandboxConfig, list_users
+from connector.sync import SyncOptions, run_sync
+from connector.tenant import open_tenant, sandbox_path
+from tests.helpers import ROOT, SAMPLE_CSV
+
+DEFAULT = str(ROOT / "mappings" / "default.yaml")
+SEEDED = 3  # two IT admins and a service account
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "state"
+    monkeypatch.setenv("HRC_STATE_DIR", str(folder))
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
+                 "AZURE_CLIENT_CERTIFICATE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    return folder
+
+
+def sync(tmp: Path, source: Path | str, *args: str) -> tuple[int, dict[str, Any], str]:
+    report = tmp / f"report-{len(list(tmp.glob('report-*.json')))}.json"
+    result = CliRunner().invoke(main, ["sync", str(source), "--mapping", DEFAULT,
+                                       "--report", str(report), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    data = json.loads(report.read_text("utf-8")) if report.exists() else {}
+    return result.exit_code, data, result.output
+
+
+def users(state: Path) -> dict[str, dict[str, Any]]:
+    """Sandbox users by employeeId (or UPN for the seeded ones)."""
+    return {u.get("employeeId") or u["userPrincipalName"]: u
+            for u in list_users(sandbox_path(state))}
+
+
+def sample_rows() -> tuple[list[str], list[dict[str, str]]]:
+    with SAMPLE_CSV.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_dry_run_writes_nothing_then_first_sync_creates_everyone_with_managers(
+    state: Path, tmp_path: Path
+) -> None:
+    code, report, output = sync(tmp_path, SAMPLE_CSV, "--dry-run")
+    assert code == 0 and report["dry_run"] is True
+    assert "using the sandbox tenant" in output
+    assert len(users(state)) == SEEDED  # nothing written
+    planned = report["summary"]
+    code, report, _ = sync(tmp_path, SAMPLE_CSV)
+    assert code == 0 and report["dry_run"] is False and report["status"] == "ok"
+    assert report["summary"]["create"] == planned["create"] == 337
+    assert report["summary"]["manager"] == 336 and report["summary"]["skipped"] == 23
+    tenant = users(state)
+    assert len(tenant) == SEEDED + 337
+    assert tenant["046206"]["userPrincipalName"] == "jose.nunez@contoso.com"
+    assert {tenant["003515"]["userPrincipalName"], tenant["064388"]["userPrincipalName"]} == \
+        {"john.smith@contoso.com", "j.smith@contoso.com"}
+    by_id = {u["id"]: u for u in tenant.values()}
+    assert by_id[tenant["000784"]["_managerId"]]["employeeId"] == "042692"
+    assert tenant["000001"].get("_managerId") is None
+    assert "083624" not in tenant  # a leaver is never created
+    assert tenant["076960"]["accountEnabled"] is False  # a pre-hire, created disabled
+    assert "043421" not in tenant  # a pre-hire starting in 50 days: not yet
+    log = (state / "runs" / f"{report['run_id']}.jsonl").read_text("utf-8").splitlines()
+    assert len(log) == 337 + 336
+    line = json.loads(log[0])
+    assert set(line) >= {"time", "run_id", "action", "employee_id", "upn", "object_id",
+                         "attributes", "outcome", "request_id", "error_code"}
+    assert "password" not in "".join(log).lower()
+
+    code, report, _ = sync(tmp_path, SAMPLE_CSV)
+    assert code == 0
+    assert report["summary"]["unchanged"] == 337
+    assert sum(report["summary"][a] for a in ("create", "update", "disable", "enable",
+                                             "manager", "delete")) == 0
+
+
+def test_a_changed_export_updates_disables_enables_and_reparents(
+    state: Path, tmp_path: Path
+) -> None:
+    header, rows = sample_rows()
+    assert sync(tmp_path, SAMPLE_CSV)[0] == 0
+    by_key = {r["EmployeeID"]: r for r in rows}
+    by_key["000784"]["JobTitle"] = "Senior Recruiter"              # mover: update
+    by_key["000784"]["ManagerID"] = "000738"                       # re-parent
+    by_key["006736"]["Status"] = "Terminated"                      # leaver: disable
+    by_key["006736"]["TerminationDate"] = "2026-11-01"
+    gone = by_key.pop("046206")                                     # missing: disable
+    changed = write(tmp_path / "changed.csv", header, list(by_key.values()))
+    code, report, _ = sync(tmp_path, changed)
+    assert code == 0, report
+    summary = report["summary"]
+    assert (summary["update"], summary["disable"], summary["manager"]) == (1, 2, 1)
+    changes = {(c["action"], c["employeeId"]): c for c in report["changes"]}
+    assert changes[("update", "000784")]["attributes"]["jobTitle"] == {
+        "old": "Recruiter", "new": "Senior Recruiter"}
+    assert changes[("manager", "000784")]["attributes"]["manager"] == {
+        "old": "042692", "new": "000738"}
+    assert changes[("disable", "046206")]["reason"] == "not in the HR export (a full export)"
+    tenant = users(state)
+    assert tenant["000784"]["jobTitle"] == "Senior Recruiter"
+    assert tenant["006736"]["accountEnabled"] is False
+    assert tenant["006736"]["employeeLeaveDateTime"] == "2026-11-01T23:59:59Z"
+    assert tenant["046206"]["accountEnabled"] is False
+    by_id = {u["id"]: u for u in tenant.values()}
+    assert by_id[tenant["000784"]["_managerId"]]["employeeId"] == "000738"
+    assert all(u["accountEnabled"] for k, u in tenant.items() if "@" in k)  # admins untouched
+
+    by_key["046206"] = gone                                         # rehire: enable
+    code, report, _ = sync(tmp_path, write(tmp_path / "back.csv", header, list(by_key.values())))
+    assert code == 0
+    assert [c["employeeId"] for c in report["changes"] if c["action"] == "enable"] == ["046206"]
+    assert users(state)["046206"]["accountEnabled"] is True
+
+
+def test_a_truncated_export_trips_the_threshold_and_writes_nothing(
+    state: Path, tmp_path: Path
+) -> None:
+    header, rows = sample_rows()
+    assert sync(tmp_path, SAMPLE_CSV)[0] == 0
+    before = users(state)
+    truncated = write(tmp_path / "truncated.csv", header, rows[:120])
+    code, report, output = sync(tmp_path, truncated)
+    assert code == 3
+    assert report["status"] == "stopped" and report["stopped"]
+    assert any("exceed the limit of 50" in reason for reason in report["stopped"])
+    assert any("truncated" in reason for reason in report["stopped"])
+    assert "stopped" in output.lower()
+    assert users(state) == before
+
+
+def test_every_threshold_can_be_raised_for_one_run(state: Path, tmp_path: Path) -> None:
+    header, rows = sample_rows()
+    assert sync(tmp_path, SAMPLE_CSV)[0] == 0
+    smaller = write(tmp_path / "smaller.csv", header, rows[:-45])
+    assert sync(tmp_path, smaller)[0] == 3
+    code, report, _ = sync(tmp_path, smaller, "--max-disables-percent", "20")
+    assert code == 0
+    assert report["summary"]["disable"] >= 20
+
+
+def test_bad_input_is_exit_2_and_record_errors_exit_1(state: Path, tmp_path: Path) -> None:
+    assert sync(tmp_path, tmp_path / "missing.csv")[0] == 2
+    header, rows = sample_rows()
+    rows.append(dict(rows[5]))  # a duplicate key: both rows are errors, the rest syncs
+    code, report, _ = sync(tmp_path, write(tmp_path / "dup.csv", header, rows))
+    assert code == 1
+    assert report["summary"]["error"] == 2 and report["summary"]["create"] == 336
+    code, _, output = sync(tmp_path, SAMPLE_CSV, "--report", str(tmp_path / "r.pdf"))
+    assert code == 2 and ".html" in output
+
+
+@pytest.mark.parametrize("knobs", [
+    {"throttle_next": 7, "throttle_next_retry_after_s": 0.05},
+    {"replication_lag_ms": 300},
+    {"fault_every_n": 9, "fault_retry_after_s": 0.01},
+    {"fault_every_n": 11, "fault_after_commit": True, "fault_retry_after_s": 0.01},
+    {"drop_every_n": 13, "drop_after_commit": True},
+], ids=["throttled", "replication-lag", "503s", "503-after-commit", "dropped-after-commit"])
+def test_throttling_lag_and_faults_change_nothing_in_the_final_state(
+    state: Path, tmp_path: Path, knobs: dict[str, Any]
+) -> None:
+    mapping = load_mapping(DEFAULT)
+    config = SandboxConfig.for_tests(seed=7, **knobs)
+    with open_tenant(state=state, sandbox_config=config) as tenant:
+        result = run_sync(SAMPLE_CSV, mapping, tenant.graph, options=SyncOptions(),
+                          tenant=tenant.label, runs_folder=state / "runs")
+    assert result.failed == []
+    final = users(state)
+    assert len(final) == SEEDED + 337  # nobody created twice
+    by_id = {u["id"]: u for u in final.values()}
+    assert by_id[final["000784"]["_managerId"]]["employeeId"] == "042692"
+    with open_tenant(state=state, sandbox_config=SandboxConfig.for_tests()) as tenant:
+        again = run_sync(SAMPLE_CSV, mapping, tenant.graph, options=SyncOptions(),
+                         tenant=tenant.label, runs_folder=state / "runs")
+    assert again.plan.writes == []
+
+
+def test_sync_over_https_with_msal_against_a_served_sandbox(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The configured-tenant path, for real: msal gets a token from the sandbox's token
+    endpoint and httpx talks HTTPS, trusting the sandbox CA only through the environment."""
+    from connector.sandbox import running_sandbox
+
+    with running_sandbox(state_path=tmp_path / "served.db", config=SandboxConfig.for_tests(),
+                         tls=True) as server:
+        root = server.base_url.rstrip("/")
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_path))
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_path))
+        monkeypatch.setenv("AZURE_TENANT_ID", server.tenant_id)
+        monkeypatch.setenv("AZURE_CLIENT_ID", "hr-connector-test")
+        monkeypatch.setenv("AZURE_CLIENT_SECRET", "s3cret-value")
+        monkeypatch.setenv("AZURE_AUTHORITY_HOST", root)
+        monkeypatch.setenv("HRC_GRAPH_URL", root)
+        monkeypatch.setenv("HRC_GRAPH_SCOPE", "https://graph.microsoft.com/.default")
+        code, report, output = sync(tmp_path, SAMPLE_CSV)
+        assert code == 0, output
+        assert "sandbox tenant" not in output and "s3cret-value" not in output
+        assert report["summary"]["create"] == 337
+        assert report["tenant"].startswith(f"tenant {server.tenant_id}")
+        code, report, _ = sync(tmp_path, SAMPLE_CSV)
+        assert code == 0 and report["summary"]["unchanged"] == 337
+    served = {u.get("employeeId") for u in list_users(tmp_path / "served.db")}
+    assert "046206" in served
+    assert not sandbox_path(state).exists()  # the in-process sandbox was never used
+    assert "s3cret-value" not in "".join(p.read_text("utf-8") for p in (state / "runs").iterdir())
