@@ -50,6 +50,7 @@ def prepare(
     directory: Directory,
     sheet: str | None = None,
     create_rules: bool = True,
+    check_managers: bool = True,
 ) -> Prepared:
     """Read and check ``source`` against what ``mapping`` needs, then map every record.
 
@@ -57,11 +58,13 @@ def prepare(
     source problem (empty or duplicate key, bad date ...) is not mapped: it comes back as
     an ``error`` record carrying those problems, so nothing is dropped silently. With
     ``create_rules=False`` the create-only rules wait (see ``CompiledMapping.finish_create``).
+    ``check_managers=False`` leaves manager references to the plan, which also knows the
+    tenant's users (so each problem is reported once).
     """
     schema = schema_from_mapping(
         file=mapping.file, key=mapping.key, required=mapping.required_columns,
-        manager=mapping.manager_column, countries=mapping.country_columns,
-        dates=mapping.date_columns)
+        manager=mapping.manager_column if check_managers else None,
+        countries=mapping.country_columns, dates=mapping.date_columns)
     validation = validate_file(source, schema, sheet=sheet)
     if validation.unusable:
         raise SourceError("; ".join(p.reason for p in validation.unusable),

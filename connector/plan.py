@@ -316,6 +316,7 @@ def _plan_managers(
 ) -> None:
     """Manager set/change/clear for every mapped record; problems become warnings."""
     by_key = {r.key: r for r in records if r.key and r.status != "error"}
+    in_error = {r.key for r in records if r.key and r.status == "error"}
     creates = {c.key for c in plan.changes if c.action == "create"}
     existing = {str(current_value(u, primary)): u for u in current if current_value(u, primary)}
     by_id = {str(u["id"]): u for u in current}
@@ -345,9 +346,11 @@ def _plan_managers(
             if target_user is not None:
                 new_id = str(target_user["id"])
             elif not (target and target.key in creates):
+                why = ("is on a record with errors" if wanted in in_error and target is None
+                       else "matches no record and no user")
                 plan.warnings.append(Problem(
-                    f"manager key {wanted!r} matches no record and no user; the manager is "
-                    "not set", severity="warning", row=record.row, key=record.key))
+                    f"manager key {wanted!r} {why}; the manager is not set",
+                    severity="warning", row=record.row, key=record.key))
                 continue
         elif old_id is None:
             continue

@@ -87,7 +87,7 @@ def plan_sync(
     current = graph.list_users(owned_properties(mapping))
     directory = TenantDirectory(current, options.default_domain)
     prepared = prepare(source, mapping, now=now, directory=directory, sheet=options.sheet,
-                       create_rules=False)
+                       create_rules=False, check_managers=False)
     matches, problems = match_users(prepared.mapped, current, mapping.matching)
     records = {record.row: record for record in prepared.validation.records}
     for mapped in prepared.mapped:

@@ -233,3 +233,25 @@ def test_sync_over_https_with_msal_against_a_served_sandbox(
     assert "046206" in served
     assert not sandbox_path(state).exists()  # the in-process sandbox was never used
     assert "s3cret-value" not in "".join(p.read_text("utf-8") for p in (state / "runs").iterdir())
+
+
+def test_microsofts_sample_export_syncs_with_its_mapping(
+    state: Path, tmp_path: Path, interop_dir: Path
+) -> None:
+    source = interop_dir / "csv-with-1000-records.csv"
+    result = CliRunner().invoke(main, [
+        "sync", str(source), "--mapping", str(ROOT / "mappings" / "entra-api-sample.yaml"),
+        "--report", str(tmp_path / "ms.json")])
+    assert result.exit_code == 1  # finished, but the reused WorkerIDs could not be synced
+    report = json.loads((tmp_path / "ms.json").read_text("utf-8"))
+    summary = report["summary"]
+    assert (summary["create"], summary["error"], summary["skipped"]) == (359, 641, 0)
+    assert report["status"] == "partial" and report["summary"]["failed"] == 0
+    duplicate = [e for e in report["errors"] if "is used on" in e["reason"]]
+    assert len(duplicate) == 641
+    dangling = [w for w in report["warnings"] if w["reason"].startswith("manager key")]
+    assert dangling and all("the manager is not set" in w["reason"] for w in dangling)
+    created = [u for u in list_users(sandbox_path(state)) if u.get("employeeId")]
+    assert len(created) == 359
+    assert {u["usageLocation"] for u in created} >= {"GB", "US"}
+    assert all(u["usageLocation"] != "UK" for u in created)
