@@ -12,28 +12,32 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## demo: install, then run the main job on sample_data/ (today: validate, then preview)
+## demo: install, then run the main job on sample_data/ against the sandbox tenant
+DEMO_STATE := $(CURDIR)/.demo-state
+HRC := HRC_STATE_DIR=$(DEMO_STATE) $(BIN)/hr-connector
 demo: $(STAMP)
 	@echo "== 1. validate the HR export against what mappings/default.yaml needs =="
-	$(BIN)/hr-connector validate sample_data/employees.csv
+	$(HRC) validate sample_data/employees.csv
 	@echo
-	@echo "== 2. the same data from the Excel workbook, as the connector reads it (first 5 records) =="
-	$(BIN)/hr-connector read sample_data/employees.xlsx --limit 5 \
-		--column EmployeeID --column FirstName --column LastName --column JobTitle \
-		--column ManagerID --column HireDate --column Status
+	@echo "== 2. preview: the Entra user each record becomes (first 8) =="
+	$(HRC) preview sample_data/employees.csv --mapping mappings/default.yaml --limit 8
 	@echo
-	@echo "== 3. the mapping, compiled and checked =="
-	$(BIN)/hr-connector mapping check mappings/default.yaml
+	@echo "== 3. a fresh sandbox tenant (state in .demo-state/) =="
+	$(HRC) sandbox reset
 	@echo
-	@echo "== 4. one expression, tested offline =="
-	$(BIN)/hr-connector expr 'ToLower(NormalizeDiacritics(Join(".", [FirstName], [LastName])))' \
-		--set FirstName=Łukasz --set LastName=Wójcik
+	@echo "== 4. dry run: every change it would make, nothing written =="
+	$(HRC) sync sample_data/employees.csv --mapping mappings/default.yaml --dry-run \
+		--report $(DEMO_STATE)/dry-run.html --report $(DEMO_STATE)/dry-run.json --show 12
 	@echo
-	@echo "== 5. preview: the Entra user each record becomes (first 12 of them) =="
-	$(BIN)/hr-connector preview sample_data/employees.csv --mapping mappings/default.yaml --limit 12
+	@echo "== 5. the sync itself =="
+	$(HRC) sync sample_data/employees.csv --mapping mappings/default.yaml \
+		--report $(DEMO_STATE)/sync.html --report $(DEMO_STATE)/sync.json --show 0
 	@echo
-	@echo "== 6. one record in detail (Zoë O'Brien, row 6) =="
-	$(BIN)/hr-connector preview sample_data/employees.xlsx --row 6
+	@echo "== 6. again, on the same export: nothing to change =="
+	$(HRC) sync sample_data/employees.csv --mapping mappings/default.yaml --show 0
+	@echo
+	$(HRC) runs --limit 3
+	@echo "Open $(DEMO_STATE)/sync.html (or dry-run.html) in a browser for the full diff."
 
 ## test: lint, type-check and run the whole suite in the same venv
 test: $(STAMP) lint
@@ -60,4 +64,4 @@ lock:
 	rm -rf /tmp/hrc-lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .demo-state .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -74,6 +74,8 @@ state_option = click.option(
               help="Write a report; the extension picks the format: .json .html .csv .md "
                    "(repeatable).")
 @click.option("--sheet", help="Worksheet to read from a workbook (default: the first).")
+@click.option("--show", type=click.IntRange(min=0), default=40, show_default=True,
+              help="Diff rows to print (all of them go to --report files).")
 @click.option("--prehire-days", type=click.IntRange(min=0), default=14, show_default=True,
               help="Create pre-hires this many days before their hire date.")
 @click.option("--max-disables", type=click.IntRange(min=0), default=DEFAULTS.max_disables,
@@ -95,7 +97,7 @@ state_option = click.option(
 @tenant_options
 @handle_errors
 def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...], dry_run: bool,
-                 reports: tuple[str, ...], sheet: str | None, prehire_days: int,
+                 reports: tuple[str, ...], sheet: str | None, show: int, prehire_days: int,
                  max_disables: int, max_disables_percent: float, max_changes: int,
                  max_changes_percent: float, min_source_percent: float,
                  default_domain: str | None, state_dir: Path | None, **tenant: Any) -> None:
@@ -125,7 +127,7 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
                        f"{connection.label}", err=True)
         result = run_sync(source, mapping, connection.graph, options=options,
                           tenant=connection.label, runs_folder=folder / "runs")
-    console().print(sync_terminal(result))
+    console().print(sync_terminal(result, limit=show))
     for report in reports:
         path = Path(report)
         try:

@@ -57,7 +57,10 @@ def headline(report: Mapping[str, Any]) -> str:
         return "STOPPED by the safety checks: nothing was written"
     if report["status"] == "failed":
         return f"Applied: every write failed ({summary['failed']})"
-    parts = [f"Applied: {plural(summary['written'], 'write')} succeeded"]
+    if not summary["written"] and not summary["failed"]:
+        parts = ["Applied: nothing to change"]
+    else:
+        parts = [f"Applied: {plural(summary['written'], 'write')} succeeded"]
     if summary["failed"]:
         parts.append(f"{summary['failed']} failed")
     if summary["error"]:

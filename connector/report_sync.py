@@ -323,25 +323,11 @@ def _diff_rows(report: Mapping[str, Any]) -> list[list[Text]]:
 def sync_terminal(result: SyncResult, *, limit: int = 50) -> RenderableType:
     """What a run prints: headline, counts, the first ``limit`` diff rows, problem counts."""
     report = sync_dict(result)
-    parts: list[RenderableType] = [
-        Text(headline(report), style=_STYLES.get(report["status"], "bold")),
-        Text(f"run {report['run_id']} · {report['source']} → {report['tenant']} · mapping "
-             f"{report['mapping']} · {plural(report['records'], 'record')}, "
-             f"{report['managed']} managed users", style="dim")]
-    if report["stopped"]:
-        parts.append(Text("Stopped by the safety checks:", style="bold red"))
-        parts.extend(Text(f"  • {reason}", style="red") for reason in report["stopped"])
-    summary = report["summary"]
-    counted = _counted(report)
-    # One line of "action count" pairs: it wraps on a narrow terminal instead of truncating.
-    counts = Text()
-    for n, action in enumerate(counted):
-        counts.append(" · " if n else "")
-        counts.append(f"{action} {summary[action]}",
-                      style=_ACTION_STYLES.get(action, "") if summary[action] else "dim")
-    parts.append(counts)
+    # The diff comes first and the verdict last, so the end of the output (what a
+    # terminal, a cron mail preview or `tail` shows) is the summary.
+    parts: list[RenderableType] = []
     rows = _diff_rows(report)
-    if rows:
+    if rows and limit:
         table = Table(expand=False)
         for name in ("Action", "Key", "UPN", "Attribute", "Old → new", "Note"):
             table.add_column(name, overflow="fold",
@@ -349,13 +335,28 @@ def sync_terminal(result: SyncResult, *, limit: int = 50) -> RenderableType:
         for row in rows[:limit]:
             table.add_row(*row)
         parts.append(table)
-        if len(rows) > limit:
-            parts.append(Text(f"… {plural(len(rows) - limit, 'more row')} not shown "
-                              "(write them all with --report PATH)", style="dim"))
+    if len(rows) > limit:
+        parts.append(Text(f"… {plural(len(rows) - limit, 'more row')} not shown "
+                          "(write them all with --report PATH)", style="dim"))
+    parts.append(Text(f"run {report['run_id']} · {report['source']} → {report['tenant']} · "
+                      f"mapping {report['mapping']} · {plural(report['records'], 'record')}, "
+                      f"{report['managed']} managed users", style="dim"))
+    summary = report["summary"]
+    # One line of "action count" pairs: it wraps on a narrow terminal instead of truncating.
+    counts = Text()
+    for n, action in enumerate(_counted(report)):
+        counts.append(" · " if n else "")
+        counts.append(f"{action} {summary[action]}",
+                      style=_ACTION_STYLES.get(action, "") if summary[action] else "dim")
+    parts.append(counts)
     problems = (f"{plural(len(report['errors']), 'error')}, "
                 f"{plural(len(report['warnings']), 'warning')}")
     style = "red" if report["errors"] else "yellow" if report["warnings"] else "green"
     parts.append(Text(problems, style=style))
+    if report["stopped"]:
+        parts.append(Text("Stopped by the safety checks:", style="bold red"))
+        parts.extend(Text(f"  • {reason}", style="red") for reason in report["stopped"])
+    parts.append(Text(headline(report), style=_STYLES.get(report["status"], "bold")))
     return Group(*parts)
 
 
