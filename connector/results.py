@@ -43,6 +43,9 @@ class SyncResult:
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     stopped: list[str] = field(default_factory=list)
     source_warnings: list[Problem] = field(default_factory=list)
+    #: Seconds spent per stage: tenant (reading users), source (read, check, map),
+    #: plan, apply.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[tuple[Change, Outcome]]:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -81,10 +82,15 @@ def owned_properties(mapping: CompiledMapping) -> list[str]:
 
 def plan_sync(
     source: str | Path, mapping: CompiledMapping, graph: GraphClient, *,
-    options: SyncOptions, now: dt.datetime,
+    options: SyncOptions, now: dt.datetime, timings: dict[str, float] | None = None,
 ) -> tuple[Plan, list[Any]]:
     """Everything up to the plan: no write happens here (this is the dry run)."""
+    clock = time.perf_counter
+    timings = {} if timings is None else timings
+    started = clock()
     current = graph.list_users(owned_properties(mapping))
+    timings["tenant"] = clock() - started
+    started = clock()
     directory = TenantDirectory(current, options.default_domain)
     prepared = prepare(source, mapping, now=now, directory=directory, sheet=options.sheet,
                        create_rules=False, check_managers=False)
@@ -94,11 +100,14 @@ def plan_sync(
         if (mapped.status == "mapped" and not mapped.leaver and mapped.row not in matches
                 and mapped.row not in problems):
             mapping.finish_create(records[mapped.row], mapped, prepared.context)
+    timings["source"] = clock() - started
+    started = clock()
     policy = Policy(matching=mapping.matching, full_export=not mapping.partial,
                     prehire_days=options.prehire_days,
                     delete_after_days=mapping.delete_after_days)
     plan = build_plan(prepared.mapped, current, matches, policy=policy, now=now,
                       match_problems=problems)
+    timings["plan"] = clock() - started
     return plan, prepared.validation.warnings
 
 
@@ -111,19 +120,23 @@ def run_sync(
     when a safety threshold trips."""
     started = now or dt.datetime.now(dt.UTC)
     run_id = run_id or new_run_id(started)
-    plan, warnings = plan_sync(source, mapping, graph, options=options, now=started)
+    timings: dict[str, float] = {}
+    plan, warnings = plan_sync(source, mapping, graph, options=options, now=started,
+                               timings=timings)
     result = SyncResult(run_id=run_id, dry_run=options.dry_run, source=str(source),
                         mapping=mapping.file, tenant=tenant, started=started, plan=plan,
-                        source_warnings=list(warnings))
+                        source_warnings=list(warnings), timings=timings)
     result.stopped = check_safety(plan, options.thresholds)
     with ProvisioningLog(runs_folder, run_id) as log:
         if options.dry_run or result.stopped or not plan.writes:
             for change in plan.writes:
                 log.write(change, None, dry_run=options.dry_run)
         else:
+            applying = time.perf_counter()
             result.outcomes = apply_plan(
                 plan, graph, matching=mapping.matching[0],
                 on_outcome=lambda _, change, outcome: log.write(change, outcome, dry_run=False))
+            timings["apply"] = time.perf_counter() - applying
     result.finished = dt.datetime.now(dt.UTC)
     save_report(runs_folder, run_id, sync_dict(result))
     return result
