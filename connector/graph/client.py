@@ -1,0 +1,298 @@
+""":class:`GraphClient`: reads and writes of Entra ID users through Microsoft Graph v1.0.
+
+The client takes an ``httpx.Client`` (inject a transport to test it; give it a
+:class:`~.auth.BearerAuth` for tokens) and adds Graph's rules on top: retries per
+:mod:`.retry`, paging per :mod:`.paging`, writes per :mod:`.operations` and ``$batch`` per
+:mod:`.batch`. Time is injected (``sleep``, ``clock``) so tests never wait.
+
+Ordering: :meth:`GraphClient.execute` runs the operations it is given concurrently (in
+order per user). A caller that creates users and then points managers at them calls
+``execute`` twice: creates and updates first, then the manager operations with the new
+ids from the first call's results.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from connector.errors import GraphError
+
+from .auth import BearerAuth, MsalTokenProvider
+from .batch import BatchRunner
+from .operations import (
+    CreatedUsers,
+    Operation,
+    OperationResult,
+    OperationRun,
+    RequestSpec,
+    user_path,
+)
+from .pacing import Pacer
+from .paging import MAX_IN_VALUES, MAX_PAGE_SIZE, chunked, in_filter, iter_pages, property_name
+from .retry import RetryPolicy, classify, graph_error
+from .settings import GRAPH_VERSION, PUBLIC_GRAPH, GraphSettings
+
+log = logging.getLogger(__name__)
+
+#: Properties every listed user carries, whatever the caller selects.
+BASE_FIELDS = ("id", "employeeId", "accountEnabled", "userPrincipalName")
+
+
+def version_root(graph_url: str) -> str:
+    """``https://graph.microsoft.com`` (or a version root already) → ``…/v1.0``."""
+    root = graph_url.rstrip("/")
+    return root if root.endswith("/" + GRAPH_VERSION) else f"{root}/{GRAPH_VERSION}"
+
+
+def _fields(select: Iterable[str], *extra: str) -> list[str]:
+    names = [property_name(n) for n in (*BASE_FIELDS, *select, *extra) if n != "manager"]
+    return list(dict.fromkeys(names))
+
+
+class GraphClient:
+    """Graph's ``/users`` for a provisioning job.
+
+    ``graph_url`` is the Graph root (``/v1.0`` is appended). ``max_concurrency`` batches
+    are in flight at once (``httpx.Client`` is thread-safe). ``page_size`` is the ``$top``
+    of list reads (at most 999, §4.1).
+    """
+
+    def __init__(self, http: httpx.Client, *, graph_url: str = PUBLIC_GRAPH,
+                 policy: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, max_concurrency: int = 4,
+                 wall_clock: Callable[[], float] = time.time,
+                 page_size: int = MAX_PAGE_SIZE) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
+        self.http = http
+        self.graph_base = version_root(graph_url)
+        self.policy = policy or RetryPolicy()
+        self.sleep = sleep
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.max_concurrency = max_concurrency
+        self.page_size = page_size
+        self.created = CreatedUsers(clock)
+        self._sent = 0
+        self._sent_lock = threading.Lock()
+        self._rng = self.policy.rng()
+        #: Write pacing lives as long as the client: the quota is per app and tenant (§6.1).
+        self.pacer = Pacer()
+        self._owned: list[Any] = []
+
+    @classmethod
+    def from_settings(cls, settings: GraphSettings, *,
+                      transport: httpx.BaseTransport | None = None,
+                      token_provider: Callable[[], str] | None = None,
+                      **options: Any) -> GraphClient:
+        """A client for the configured tenant: msal tokens (unless ``token_provider`` is
+        given), the settings' TLS trust and timeout; ``transport`` serves both Graph and
+        the authority (tests). ``options`` go to the constructor."""
+        settings.require()
+        owned: list[Any] = []
+        if token_provider is None:
+            msal_http = httpx.Client(transport=transport, verify=settings.ssl_context(),
+                                     timeout=settings.timeout_s)
+            provider = MsalTokenProvider(settings, http=msal_http)
+            owned.append(provider)
+            auth = provider.auth()
+        else:
+            auth = BearerAuth(token_provider)
+        http = httpx.Client(transport=transport, verify=settings.ssl_context(),
+                            timeout=settings.timeout_s, auth=auth,
+                            headers={"User-Agent": "hr-connector"})
+        client = cls(http, graph_url=settings.graph_url, **options)
+        client._owned = [http, *owned]
+        return client
+
+    def close(self) -> None:
+        """Close what :meth:`from_settings` opened (an injected client stays open)."""
+        for resource in self._owned:
+            resource.close()
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("https://", "http://")) else self.graph_base + path
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this client has sent to Graph (a ``$batch`` counts once)."""
+        return self._sent
+
+    def _send(self, method: str, url: str, *, params: Mapping[str, str] | None = None,
+              json: Any = None) -> httpx.Response:
+        with self._sent_lock:  # batches are sent from several threads
+            self._sent += 1
+        return self.http.request(method, self._url(url), params=params, json=json)
+
+    def request(self, method: str, url: str, *, label: str,
+                params: Mapping[str, str] | None = None, json: Any = None) -> httpx.Response:
+        """One idempotent request with retries (reads); a :class:`GraphError` naming
+        ``label`` when it fails for good."""
+        attempts, first = 0, self.clock()
+        while True:
+            subject: httpx.Response | BaseException
+            try:
+                subject = self._send(method, url, params=params, json=json)
+            except httpx.HTTPError as exc:
+                subject = exc
+            outcome = classify(subject, now=self.wall_clock())
+            if outcome.ok:
+                assert isinstance(subject, httpx.Response)
+                return subject
+            attempts += outcome.status != 429  # throttling is bounded by time only
+            failure = graph_error(subject, label, outcome)
+            delay = self.policy.delay(attempts, outcome, self._rng)
+            if not outcome.retriable or not self.policy.allows(
+                    attempts, self.clock() - first, delay):
+                raise failure from (subject if isinstance(subject, BaseException) else None)
+            log.info("%s: %s, retry %d in %.1f s", label, outcome.reason, attempts, delay)
+            self.sleep(delay)
+
+    def _page(self, label: str) -> Callable[[str, Mapping[str, str] | None], dict[str, Any]]:
+        def fetch(url: str, params: Mapping[str, str] | None) -> dict[str, Any]:
+            body = self.request("GET", url, label=label, params=params).json()
+            return body if isinstance(body, dict) else {}
+        return fetch
+
+    # --- reads ------------------------------------------------------------------------------
+    def list_users(self, select: Sequence[str], *,
+                   with_manager: bool = True) -> list[dict[str, Any]]:
+        """Every user with ``select`` plus id, employeeId, accountEnabled and
+        userPrincipalName; with ``with_manager`` each carries ``"manager": id | None``.
+
+        Managers come in the same pages via ``$expand=manager($select=id)``: one level, a
+        single-valued relationship, no advanced query (§3.5, §4.3); it costs one resource
+        unit more per page instead of one request per user (§6.1).
+        """
+        params = {"$select": ",".join(_fields(select)), "$top": str(self.page_size)}
+        if with_manager:
+            params["$expand"] = "manager($select=id)"
+        users: list[dict[str, Any]] = []
+        for page in iter_pages(self._page("list users"), "/users", params):
+            for user in page:
+                if with_manager:
+                    manager = user.pop("manager", None)
+                    user["manager"] = manager.get("id") if isinstance(manager, dict) else None
+                users.append(user)
+        return users
+
+    def find_users(self, attribute: str, values: Iterable[str], *,
+                   select: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Users whose ``attribute`` is one of ``values``: ``$filter=attribute in (…)`` in
+        chunks of 15 (the default-query limit, §4.2), quotes escaped."""
+        fields = ",".join(_fields(select, attribute))
+        found: list[dict[str, Any]] = []
+        for chunk in chunked(dict.fromkeys(values), MAX_IN_VALUES):
+            params = {"$filter": in_filter(attribute, chunk), "$select": fields,
+                      "$top": str(self.page_size)}
+            for page in iter_pages(self._page(f"find users by {attribute}"), "/users", params):
+                found.extend(page)
+        return found
+
+    def get_user(self, user_id: str, select: Sequence[str] | None = None) -> dict[str, Any]:
+        """One user by id or UPN (default properties unless ``select``)."""
+        params = {"$select": ",".join(_fields(select))} if select else None
+        body = self.request("GET", user_path(user_id), label=f"get user {user_id}",
+                            params=params).json()
+        return body if isinstance(body, dict) else {}
+
+    # --- writes -----------------------------------------------------------------------------
+    def _run(self, index: int, op: Operation) -> OperationRun:
+        return OperationRun(index, op, policy=self.policy, rng=self._rng, created=self.created,
+                            graph_base=self.graph_base)
+
+    def run(self, op: Operation) -> OperationResult:
+        """One operation as plain requests (no batch), with the same rules as ``execute``."""
+        run = self._run(0, op)
+        while True:
+            spec: RequestSpec = run.request()
+            subject: httpx.Response | BaseException
+            try:
+                subject = self._send(spec.method, spec.path, json=spec.body)
+            except httpx.HTTPError as exc:
+                subject = exc
+            delay = run.settle(subject, self.clock(), self.wall_clock())
+            if delay is None:
+                assert run.result is not None
+                return run.result
+            self.sleep(delay)
+
+    def _must(self, op: Operation) -> OperationResult:
+        result = self.run(op)
+        if not result.ok:
+            assert result.error is not None
+            raise result.error
+        return result
+
+    def create_user(self, body: dict[str, Any], *, match: tuple[str, str] | None = None,
+                    ref: str = "") -> str:
+        """Create a user; returns its id. Raises :class:`GraphError` on failure."""
+        user_id = self._must(Operation("create", body=body, match=match, ref=ref)).user_id
+        if user_id is None:
+            raise GraphError(f"create user {ref}: Graph returned no id")
+        return user_id
+
+    def update_user(self, user_id: str, body: dict[str, Any], *, ref: str = "") -> None:
+        """PATCH the given properties (§3.1)."""
+        self._must(Operation("update", user_id, body, ref=ref))
+
+    def disable_user(self, user_id: str, *, ref: str = "") -> None:
+        """``accountEnabled: false`` (§3.1)."""
+        self._must(Operation("disable", user_id, ref=ref))
+
+    def enable_user(self, user_id: str, *, ref: str = "") -> None:
+        """``accountEnabled: true``."""
+        self._must(Operation("enable", user_id, ref=ref))
+
+    def delete_user(self, user_id: str, *, ref: str = "") -> None:
+        """``DELETE /users/{id}``: to deleted items for 30 days (§3.4)."""
+        self._must(Operation("delete", user_id, ref=ref))
+
+    def set_manager(self, user_id: str, manager_id: str, *, ref: str = "") -> None:
+        """``PUT /users/{id}/manager/$ref`` (§3.5)."""
+        self._must(Operation("set_manager", user_id, ref=ref, manager_id=manager_id))
+
+    def clear_manager(self, user_id: str, *, ref: str = "") -> None:
+        """``DELETE /users/{id}/manager/$ref`` (no manager set counts as done)."""
+        self._must(Operation("clear_manager", user_id, ref=ref))
+
+    def execute(self, operations: Sequence[Operation], *,
+                on_result: Callable[[OperationResult], None] | None = None,
+                ) -> list[OperationResult]:
+        """Run ``operations`` through ``$batch`` (§5); one result per operation, in order.
+
+        A failed operation does not stop the others; ``on_result`` sees each result as it
+        is known. A token failure (:class:`~connector.errors.AuthError`) stops the call.
+        """
+        runs = [self._run(index, op) for index, op in enumerate(operations)]
+        results: dict[int, OperationResult] = {}
+
+        def done(run: OperationRun) -> None:
+            assert run.result is not None
+            results[run.index] = run.result
+            if on_result is not None:
+                on_result(run.result)
+
+        runner = BatchRunner(self._post_batch, clock=self.clock, sleep=self.sleep,
+                             wall=self.wall_clock, max_concurrency=self.max_concurrency,
+                             pacer=self.pacer)
+        runner.run(runs, done)
+        return [results[run.index] for run in runs]
+
+    def _post_batch(self, payload: dict[str, Any]) -> httpx.Response:
+        return self._send("POST", "/$batch", json=payload)
+
