@@ -23,7 +23,7 @@ from typing import Any
 
 from connector.apply import apply_plan
 from connector.graph import GraphClient
-from connector.mapping import CompiledMapping
+from connector.mapping import CompiledMapping, StubDirectory
 from connector.pipeline import prepare
 from connector.plan import Plan, Policy, build_plan, match_users
 from connector.report_sync import sync_dict
@@ -43,36 +43,27 @@ class SyncOptions:
     default_domain: str | None = None
 
 
-class TenantDirectory:
+def tenant_directory(
+    users: Iterable[Mapping[str, Any]], default_domain: str | None
+) -> StubDirectory:
     """What SelectUniqueValue and DefaultDomain ask of the tenant, answered from the users
-    read at the start of the run plus the values this run hands out."""
-
-    def __init__(self, users: Iterable[Mapping[str, Any]], default_domain: str | None) -> None:
-        self.taken: set[str] = set()
-        domains: Counter[str] = Counter()
-        for user in users:
-            for name in ("userPrincipalName", "mail"):
-                value = user.get(name)
-                if isinstance(value, str) and value:
-                    self.taken.add(value.casefold())
-            upn = user.get("userPrincipalName")
-            if isinstance(upn, str) and "@" in upn:
-                domains[upn.rsplit("@", 1)[1].lower()] += 1
-        custom = [d for d, _ in domains.most_common() if not d.endswith(".onmicrosoft.com")]
-        self.domain = default_domain or (custom[0] if custom else
-                                         next(iter(domains), "contoso.onmicrosoft.com"))
-
-    def default_domain(self) -> str:
-        """The domain most users' UPNs use, unless configured (--default-domain)."""
-        return self.domain
-
-    def is_unique(self, value: str) -> bool:
-        """No user of the tenant, nor a create of this run, has it as UPN or mail."""
-        return value.casefold() not in self.taken
-
-    def take(self, value: str) -> None:
-        """Reserve a value this run hands out."""
-        self.taken.add(value.casefold())
+    read at the start of the run (their UPNs and mail addresses are taken) plus the values
+    this run hands out. The default domain is the one configured, else the domain most
+    users' UPNs use (custom domains before *.onmicrosoft.com)."""
+    taken: set[str] = set()
+    domains: Counter[str] = Counter()
+    for user in users:
+        for name in ("userPrincipalName", "mail"):
+            value = user.get(name)
+            if isinstance(value, str) and value:
+                taken.add(value)
+        upn = user.get("userPrincipalName")
+        if isinstance(upn, str) and "@" in upn:
+            domains[upn.rsplit("@", 1)[1].lower()] += 1
+    custom = [d for d, _ in domains.most_common() if not d.endswith(".onmicrosoft.com")]
+    domain = default_domain or (custom[0] if custom else
+                                next(iter(domains), "contoso.onmicrosoft.com"))
+    return StubDirectory(domain=domain, taken=taken)
 
 
 def owned_properties(mapping: CompiledMapping) -> list[str]:
@@ -91,7 +82,7 @@ def plan_sync(
     current = graph.list_users(owned_properties(mapping))
     timings["tenant"] = clock() - started
     started = clock()
-    directory = TenantDirectory(current, options.default_domain)
+    directory = tenant_directory(current, options.default_domain)
     prepared = prepare(source, mapping, now=now, directory=directory, sheet=options.sheet,
                        create_rules=False, check_managers=False)
     matches, problems = match_users(prepared.mapped, current, mapping.matching)

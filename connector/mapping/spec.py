@@ -11,6 +11,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+def _as_text(value: Any) -> Any:
+    """YAML reads `2024` or `true` as a number or a bool; a mapping means the text."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
 class _Strict(BaseModel):
     # A misspelt key ("expresion:") must fail loudly, not be ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -25,15 +34,7 @@ class Rule(_Strict):
     default: str | None = Field(default=None, description="used when the result is empty")
     apply: Literal["always", "on_create"] = "always"
 
-    @field_validator("constant", "default", mode="before")
-    @classmethod
-    def _scalars_as_text(cls, value: Any) -> Any:
-        # YAML reads `constant: 2024` or `true` as a number or a bool; the mapping means text.
-        if isinstance(value, bool):
-            return "True" if value else "False"
-        if isinstance(value, int | float):
-            return str(value)
-        return value
+    _scalars_as_text = field_validator("constant", "default", mode="before")(_as_text)
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Rule:
@@ -52,14 +53,7 @@ class Clause(_Strict):
     operator: str
     value: str | None = None
 
-    @field_validator("value", mode="before")
-    @classmethod
-    def _value_as_text(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            return "True" if value else "False"
-        if isinstance(value, int | float):
-            return str(value)
-        return value
+    _value_as_text = field_validator("value", mode="before")(_as_text)
 
 
 class Filter(_Strict):
