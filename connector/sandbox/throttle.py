@@ -40,7 +40,9 @@ class Bucket:
         self.capacity, self.window_s = capacity, window_s
         rate = capacity / window_s
         self.tokens = min(capacity, self.tokens + max(0.0, now - self.updated) * rate)
-        self.updated = now
+        # Concurrent requests may arrive with an older clock reading: never move back,
+        # or the same interval would be refilled twice.
+        self.updated = max(self.updated, now)
 
     def seconds_until(self, amount: float) -> float:
         """Seconds until the bucket holds ``amount`` tokens again."""
