@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from pathlib import Path
 
 import pytest
@@ -15,3 +17,39 @@ def interop_dir() -> Path:
     if not INTEROP.is_dir():
         pytest.skip("../shared/interop is not present")
     return INTEROP
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_loopback(address: object) -> None:
+    """Refuse any TCP/UDP destination that is not this machine (tests talk to 127.0.0.1)."""
+    if not isinstance(address, tuple) or not address:
+        return  # AF_UNIX paths and the like
+    host = str(address[0])
+    if host in ("localhost", ""):
+        return
+    try:
+        if ipaddress.ip_address(host.split("%")[0]).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ConnectionRefusedError(f"tests may only connect to loopback, not {host}")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _check_loopback(address)
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _check_loopback(address)
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reaches beyond 127.0.0.1: a connection elsewhere fails the test at once."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
