@@ -13,19 +13,32 @@ from connector.errors import Problem, SourceError
 from connector.mapping import CompiledMapping, MappedRecord
 from connector.mapping.engine import paused_gc
 from connector.mapping.expr import Directory, EvalContext
-from connector.readers import open_source
+from connector.readers import Reader, open_source
+
+#: A source: a file path, or a reader already opened (an HR API reader, say).
+Source = str | Path | Reader
+
+
+def source_name(source: Source) -> str:
+    """How messages and reports name a source."""
+    return source.name if isinstance(source, Reader) else str(source)
 
 
 def validate_file(
-    path: str | Path, schema: SourceSchema, *, sheet: str | None = None
+    path: Source, schema: SourceSchema, *, sheet: str | None = None
 ) -> ValidationResult:
-    """Open ``path`` and check it; a file that cannot be used becomes an unusable result."""
+    """Open ``path`` (unless it is a reader already) and check it; a source that cannot be
+    used becomes an unusable result."""
     try:
-        reader = open_source(path, sheet=sheet, hint=schema.expected_columns)
+        if isinstance(path, Reader):
+            reader = path
+        else:
+            reader = open_source(path, sheet=sheet, hint=schema.expected_columns)
         return check_source(reader, schema)
     except SourceError as exc:
-        problem = Problem(exc.message, file=exc.file or str(path), row=exc.row, column=exc.column)
-        return ValidationResult(file=str(path), unusable=[problem])
+        name = source_name(path)
+        problem = Problem(exc.message, file=exc.file or name, row=exc.row, column=exc.column)
+        return ValidationResult(file=name, unusable=[problem])
 
 
 @dataclass
@@ -43,7 +56,7 @@ class Prepared:
 
 
 def prepare(
-    source: str | Path,
+    source: Source,
     mapping: CompiledMapping,
     *,
     now: dt.datetime,

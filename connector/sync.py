@@ -24,7 +24,7 @@ from typing import Any
 from connector.apply import apply_plan
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, StubDirectory
-from connector.pipeline import prepare
+from connector.pipeline import Source, prepare, source_name
 from connector.plan import Plan, Policy, build_plan, match_users
 from connector.report_sync import sync_dict
 from connector.results import SyncResult
@@ -72,7 +72,7 @@ def owned_properties(mapping: CompiledMapping) -> list[str]:
 
 
 def plan_sync(
-    source: str | Path, mapping: CompiledMapping, graph: GraphClient, *,
+    source: Source, mapping: CompiledMapping, graph: GraphClient, *,
     options: SyncOptions, now: dt.datetime, timings: dict[str, float] | None = None,
 ) -> tuple[Plan, list[Any]]:
     """Everything up to the plan: no write happens here (this is the dry run)."""
@@ -103,7 +103,7 @@ def plan_sync(
 
 
 def run_sync(
-    source: str | Path, mapping: CompiledMapping, graph: GraphClient, *,
+    source: Source, mapping: CompiledMapping, graph: GraphClient, *,
     options: SyncOptions, tenant: str, runs_folder: Path,
     now: dt.datetime | None = None, run_id: str | None = None,
 ) -> SyncResult:
@@ -114,7 +114,7 @@ def run_sync(
     timings: dict[str, float] = {}
     plan, warnings = plan_sync(source, mapping, graph, options=options, now=started,
                                timings=timings)
-    result = SyncResult(run_id=run_id, dry_run=options.dry_run, source=str(source),
+    result = SyncResult(run_id=run_id, dry_run=options.dry_run, source=source_name(source),
                         mapping=mapping.file, tenant=tenant, started=started, plan=plan,
                         source_warnings=list(warnings), timings=timings)
     result.stopped = check_safety(plan, options.thresholds)
