@@ -1,0 +1,248 @@
+"""The configuration file: one YAML file for unattended runs, the drop folder and the
+upload page (a commented example is in the README).
+
+Secrets are never written in it: a secret is a reference, ``{env: NAME}`` or
+``{file: PATH}``, resolved when it is needed, and never shown in a message. Relative
+paths are relative to the configuration file's folder, so a config and its mapping can
+travel together.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from connector.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Strict):
+    """Where a secret is: an environment variable or a file (first line, trimmed)."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("a secret is {env: VARIABLE} or {file: PATH}, exactly one")
+        return self
+
+    def resolve(self) -> str:
+        """The secret's value; ``ConfigError`` (naming where, not what) when unavailable."""
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise ConfigError(f"the environment variable {self.env} (a secret named in "
+                                  "the configuration) is not set")
+            return value
+        assert self.file is not None
+        try:
+            text = self.file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"the secret file {self.file} cannot be read: "
+                              f"{exc.strerror}") from None
+        if not text:
+            raise ConfigError(f"the secret file {self.file} is empty")
+        return text
+
+
+def _no_inline_secret(value: Any, what: str) -> Any:
+    if isinstance(value, str):
+        raise ValueError(f"{what} must not be written in the file: use {{env: NAME}} or "
+                         "{file: PATH}")
+    return value
+
+
+class Certificate(_Strict):
+    """A client certificate: a PEM file with key and certificate, and its password."""
+
+    path: Path
+    password: SecretRef | None = None
+
+
+class TenantConfig(_Strict):
+    """The Entra tenant; leave the section out to use the sandbox tenant."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: SecretRef | None = None
+    certificate: Certificate | None = None
+    authority_host: str | None = None
+    graph_url: str | None = None
+    scope: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_by_reference(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "client_secret" in data:
+            _no_inline_secret(data["client_secret"], "client_secret")
+        return data
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> TenantConfig:
+        if (self.client_secret is None) == (self.certificate is None):
+            raise ValueError("give exactly one of client_secret or certificate")
+        return self
+
+    def settings_overrides(self) -> dict[str, Any]:
+        """What ``GraphSettings.from_env`` takes, secrets resolved now."""
+        values: dict[str, Any] = {"tenant_id": self.tenant_id, "client_id": self.client_id,
+                                  "authority_host": self.authority_host,
+                                  "graph_url": self.graph_url, "scope": self.scope}
+        if self.client_secret is not None:
+            values["client_secret"] = self.client_secret.resolve()
+        if self.certificate is not None:
+            values["certificate_path"] = str(self.certificate.path)
+            if self.certificate.password is not None:
+                values["certificate_password"] = self.certificate.password.resolve()
+        return {k: v for k, v in values.items() if v is not None}
+
+
+class FolderSource(_Strict):
+    """An HR drop folder: each new file is processed once, in arrival order."""
+
+    path: Path
+    stable_seconds: float = Field(default=10.0, ge=0,
+                                  description="a file must keep its size this long")
+    require_ready_marker: bool = Field(
+        default=False, description="only pick up FILE once FILE.ready exists")
+
+
+class ApiSource(_Strict):
+    """An HR system's REST API (see the README for each preset's settings)."""
+
+    preset: Literal["generic", "bamboohr", "personio"] = "generic"
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class SourceConfig(_Strict):
+    """Where the HR data comes from: exactly one of file, folder or api."""
+
+    file: Path | None = None
+    folder: FolderSource | None = None
+    api: ApiSource | None = None
+    sheet: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SourceConfig:
+        given = [n for n in ("file", "folder", "api") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("the source needs exactly one of file, folder or api"
+                             + (f" (it has {', '.join(given)})" if given else ""))
+        return self
+
+
+class Policies(_Strict):
+    """What a run may change (the sync command's options of the same names)."""
+
+    dry_run: bool = False
+    partial_feed: bool | None = Field(
+        default=None, description="override the mapping: true = absence means nothing")
+    prehire_days: int = Field(default=14, ge=0)
+    max_disables: int = Field(default=50, ge=0)
+    max_disables_percent: float = Field(default=10.0, ge=0)
+    max_changes: int = Field(default=1000, ge=0)
+    max_changes_percent: float = Field(default=30.0, ge=0)
+    min_source_percent: float = Field(default=50.0, ge=0)
+    default_domain: str | None = None
+
+
+class Paths(_Strict):
+    """Where runs, reports and logs go (default: the state directory)."""
+
+    state: Path | None = None
+    reports: Path | None = None
+
+
+class Retention(_Strict):
+    """How long run history and reports are kept."""
+
+    runs_days: int = Field(default=90, ge=1)
+
+
+class Account(_Strict):
+    """A person who may use the upload page."""
+
+    name: str
+    password_hash: str = Field(description="from `hr-connector serve hash-password`")
+    roles: list[Literal["uploader", "approver", "admin"]] = Field(min_length=1)
+
+
+class ServeConfig(_Strict):
+    """The HR upload page (``hr-connector serve``)."""
+
+    accounts: list[Account] = Field(default_factory=list)
+    allow_self_approval: bool = False
+    max_upload_mb: float = Field(default=20.0, gt=0)
+    session_secret: SecretRef | None = None
+
+
+ReportFormat = Literal["json", "html", "csv", "md"]
+
+
+class Config(_Strict):
+    """A whole configuration file."""
+
+    version: Literal[1] = 1
+    tenant: TenantConfig | None = None
+    source: SourceConfig | None = None
+    mapping: Path = Path("mappings/default.yaml")
+    parameters: dict[str, str] = Field(default_factory=dict)
+    policies: Policies = Field(default_factory=Policies)
+    reports: list[ReportFormat] = Field(default_factory=lambda: ["json", "html"])
+    paths: Paths = Field(default_factory=Paths)
+    retention: Retention = Field(default_factory=Retention)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
+    file: Path = Field(default=Path("."), exclude=True)
+
+
+def _resolve_paths(data: Any, base: Path) -> Any:
+    """Make every path in the parsed YAML relative to the config file's folder."""
+    if isinstance(data, dict):
+        return {k: (str(base / v) if k in _PATH_KEYS and isinstance(v, str) and v
+                    and not Path(v).expanduser().is_absolute() else
+                    str(Path(v).expanduser()) if k in _PATH_KEYS and isinstance(v, str)
+                    else _resolve_paths(v, base)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_resolve_paths(v, base) for v in data]
+    return data
+
+
+_PATH_KEYS = frozenset({"file", "path", "mapping", "state", "reports"})
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a configuration file; every problem is listed in one error."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"configuration file {path} cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"configuration file {path}: YAML syntax error{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"configuration file {path} must be a YAML mapping of keys to values")
+    data = _resolve_paths(raw, path.resolve().parent)
+    if isinstance(data.get("parameters"), dict):
+        data["parameters"] = {k: str(v) for k, v in data["parameters"].items()}
+    try:
+        return Config.model_validate({**data, "file": path})
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  {'.'.join(str(p) for p in err['loc']) or '(top)'}: "
+            f"{'unknown key (misspelt?)' if err['type'] == 'extra_forbidden' else err['msg']}"
+            .replace("Value error, ", "")
+            for err in exc.errors())
+        raise ConfigError(f"configuration file {path} has problems:\n{problems}") from None
