@@ -188,6 +188,10 @@ class ServeConfig(_Strict):
 ReportFormat = Literal["json", "html", "csv", "md"]
 
 
+def _default_reports() -> list[ReportFormat]:
+    return ["json", "html"]
+
+
 class Config(_Strict):
     """A whole configuration file."""
 
@@ -197,7 +201,7 @@ class Config(_Strict):
     mapping: Path = Path("mappings/default.yaml")
     parameters: dict[str, str] = Field(default_factory=dict)
     policies: Policies = Field(default_factory=Policies)
-    reports: list[ReportFormat] = Field(default_factory=lambda: ["json", "html"])
+    reports: list[ReportFormat] = Field(default_factory=_default_reports)
     paths: Paths = Field(default_factory=Paths)
     retention: Retention = Field(default_factory=Retention)
     serve: ServeConfig = Field(default_factory=ServeConfig)
