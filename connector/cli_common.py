@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -11,6 +12,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import TaskID
 
 from connector.errors import ConfigError, ConnectorError
 
@@ -81,3 +83,39 @@ def mapping_path(given: str | None) -> Path:
         return DEFAULT_MAPPING
     raise ConfigError(
         "no mapping given and no mappings/default.yaml in this folder; pass --mapping FILE")
+
+
+class TerminalProgress:
+    """A transient rich progress bar on stderr, for interactive runs only."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), console=console(stderr=True),
+                                  transient=True)
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> TerminalProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """Finish the current bar and start one for ``name``."""
+        if self._task is not None:
+            self._progress.update(self._task, completed=self._progress.tasks[-1].total or 1,
+                                  total=self._progress.tasks[-1].total or 1)
+        self._task = self._progress.add_task(name, total=total)
+
+    def advance(self, steps: int = 1) -> None:
+        """Move the current bar."""
+        if self._task is not None:
+            self._progress.advance(self._task, steps)
+
+
+def progress_for_terminal() -> TerminalProgress | contextlib.nullcontext[None]:
+    """A progress bar when stderr is a terminal; nothing under cron or a pipe."""
+    return TerminalProgress() if sys.stderr.isatty() else contextlib.nullcontext()

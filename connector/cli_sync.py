@@ -12,7 +12,14 @@ from typing import Any, ParamSpec, TypeVar
 import click
 from rich.table import Table
 
-from connector.cli_common import console, handle_errors, mapping_path, param_option, parse_pairs
+from connector.cli_common import (
+    console,
+    handle_errors,
+    mapping_path,
+    param_option,
+    parse_pairs,
+    progress_for_terminal,
+)
 from connector.errors import EXIT_RECORD_ERRORS, EXIT_SAFETY, ConfigError
 from connector.mapping import load_mapping
 from connector.report_sync import FORMATS_BY_SUFFIX, render, sync_terminal
@@ -125,8 +132,10 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
         if connection.is_sandbox:
             click.echo(f"note: no tenant configured (AZURE_TENANT_ID ...): using "
                        f"{connection.label}", err=True)
-        result = run_sync(source, mapping, connection.graph, options=options,
-                          tenant=connection.label, runs_folder=folder / "runs")
+        with progress_for_terminal() as bar:
+            result = run_sync(source, mapping, connection.graph, options=options,
+                              tenant=connection.label, runs_folder=folder / "runs",
+                              progress=bar)
     console().print(sync_terminal(result, limit=show))
     for report in reports:
         path = Path(report)

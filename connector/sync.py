@@ -19,17 +19,37 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from connector.apply import apply_plan
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, StubDirectory
 from connector.pipeline import Source, prepare, source_name
-from connector.plan import Plan, Policy, build_plan, match_users
+from connector.plan import Change, Plan, Policy, build_plan, match_users
 from connector.report_sync import sync_dict
-from connector.results import SyncResult
+from connector.results import Outcome, SyncResult
 from connector.runlog import ProvisioningLog, new_run_id, save_report
 from connector.safety import Thresholds, check_safety
+
+
+class Progress(Protocol):
+    """Where a run reports what it is doing (a terminal progress bar, or nothing)."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """A new stage starts; ``total`` steps when known."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Steps of the current stage are done."""
+
+
+class NoProgress:
+    """Progress that shows nothing (cron, tests)."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """Nothing to show."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Nothing to show."""
 
 
 @dataclass(frozen=True)
@@ -74,13 +94,17 @@ def owned_properties(mapping: CompiledMapping) -> list[str]:
 def plan_sync(
     source: Source, mapping: CompiledMapping, graph: GraphClient, *,
     options: SyncOptions, now: dt.datetime, timings: dict[str, float] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Plan, list[Any]]:
     """Everything up to the plan: no write happens here (this is the dry run)."""
     clock = time.perf_counter
     timings = {} if timings is None else timings
+    progress = progress or NoProgress()
+    progress.stage("reading the tenant's users")
     started = clock()
     current = graph.list_users(owned_properties(mapping))
     timings["tenant"] = clock() - started
+    progress.stage("reading, checking and mapping the source")
     started = clock()
     directory = tenant_directory(current, options.default_domain)
     prepared = prepare(source, mapping, now=now, directory=directory, sheet=options.sheet,
@@ -92,6 +116,7 @@ def plan_sync(
                 and mapped.row not in problems):
             mapping.finish_create(records[mapped.row], mapped, prepared.context)
     timings["source"] = clock() - started
+    progress.stage("planning")
     started = clock()
     policy = Policy(matching=mapping.matching, full_export=not mapping.partial,
                     prehire_days=options.prehire_days,
@@ -106,14 +131,16 @@ def run_sync(
     source: Source, mapping: CompiledMapping, graph: GraphClient, *,
     options: SyncOptions, tenant: str, runs_folder: Path,
     now: dt.datetime | None = None, run_id: str | None = None,
+    progress: Progress | None = None,
 ) -> SyncResult:
     """One whole run, logged under ``runs_folder``; nothing is written on a dry run or
     when a safety threshold trips."""
     started = now or dt.datetime.now(dt.UTC)
     run_id = run_id or new_run_id(started)
     timings: dict[str, float] = {}
+    progress = progress or NoProgress()
     plan, warnings = plan_sync(source, mapping, graph, options=options, now=started,
-                               timings=timings)
+                               timings=timings, progress=progress)
     result = SyncResult(run_id=run_id, dry_run=options.dry_run, source=source_name(source),
                         mapping=mapping.file, tenant=tenant, started=started, plan=plan,
                         source_warnings=list(warnings), timings=timings)
@@ -124,9 +151,14 @@ def run_sync(
                 log.write(change, None, dry_run=options.dry_run)
         else:
             applying = time.perf_counter()
-            result.outcomes = apply_plan(
-                plan, graph, matching=mapping.matching[0],
-                on_outcome=lambda _, change, outcome: log.write(change, outcome, dry_run=False))
+            progress.stage("applying", total=len(plan.writes))
+
+            def done(_: int, change: Change, outcome: Outcome) -> None:
+                log.write(change, outcome, dry_run=False)
+                progress.advance()
+
+            result.outcomes = apply_plan(plan, graph, matching=mapping.matching[0],
+                                         on_outcome=done)
             timings["apply"] = time.perf_counter() - applying
     result.finished = dt.datetime.now(dt.UTC)
     save_report(runs_folder, run_id, sync_dict(result))
