@@ -27,6 +27,7 @@ from connector import report
 from connector.checks import SAMPLE_SCHEMA, SourceSchema, schema_from_mapping
 from connector.cli_common import DEFAULT_MAPPING, EXIT_INTERNAL, console, handle_errors
 from connector.cli_mapping import expr_command, mapping_group, preview_command
+from connector.cli_run import run_command
 from connector.cli_sync import runs_group, sandbox_group, sync_command
 from connector.mapping import load_mapping
 from connector.pipeline import validate_file
@@ -147,6 +148,7 @@ main.add_command(preview_command)
 main.add_command(sync_command)
 main.add_command(runs_group)
 main.add_command(sandbox_group)
+main.add_command(run_command)
 
 
 def run() -> None:
