@@ -129,7 +129,7 @@ paths: {{state: state, reports: reports}}
     processed = sorted(p.name for p in (drop / "processed").iterdir())
     rejected = sorted(p.name for p in (drop / "rejected").iterdir())
     assert [n for n in processed if n.endswith(".csv")][0].endswith("-monday.csv")
-    assert sum(n.endswith((".csv")) for n in processed) == 2
+    assert sum(n.endswith(".csv") for n in processed) == 2
     assert sum(".report." in n for n in processed) >= 2
     assert [n for n in rejected if n.endswith("wednesday.csv")]
     assert any(".report." in n for n in rejected)
