@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Literal
 
 import click
 
-from connector.cli_common import console, handle_errors
+from connector.cli_common import console, handle_errors, progress_for_terminal
 from connector.config import load_config
 from connector.job import run_job
 from connector.ops import setup_logging
@@ -38,4 +39,6 @@ def run_command(config_file: str, dry_run: bool | None,
         if interactive:
             console(stderr=True).print(sync_terminal(result, limit=20))
 
-    sys.exit(run_job(config, dry_run=dry_run, on_result=show))
+    with progress_for_terminal() if interactive else contextlib.nullcontext() as bar:
+        code = run_job(config, dry_run=dry_run, on_result=show, progress=bar)
+    sys.exit(code)

@@ -33,7 +33,7 @@ from connector.report_sync import render
 from connector.results import SyncResult
 from connector.runlog import state_dir
 from connector.safety import Thresholds
-from connector.sync import SyncOptions, run_sync
+from connector.sync import Progress, SyncOptions, run_sync
 from connector.tenant import open_tenant
 
 OnResult = Callable[[SyncResult], None]
@@ -64,6 +64,7 @@ def exit_code(result: SyncResult) -> int:
 
 def run_job(
     config: Config, *, dry_run: bool | None = None, on_result: OnResult | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Run the configured job once; returns the exit code (see the module docstring)."""
     if config.source is None:
@@ -80,7 +81,7 @@ def run_job(
             log("run started", tenant=tenant.label, mapping=str(config.mapping),
                 dry_run=options.dry_run)
             job = _Job(mapping, tenant.graph, tenant.label, options, state, reports, config,
-                       on_result)
+                       on_result, progress)
             source = config.source
             if source.folder is not None:
                 code = job.drop_folder(source.folder)
@@ -107,10 +108,12 @@ class _Job:
     reports: Path
     config: Config
     on_result: OnResult | None
+    progress: Progress | None = None
 
     def sync(self, source: Source) -> SyncResult:
         result = run_sync(source, self.mapping, self.graph, options=self.options,
-                          tenant=self.tenant, runs_folder=self.state / "runs")
+                          tenant=self.tenant, runs_folder=self.state / "runs",
+                          progress=self.progress)
         summary = {k: v for k, v in result.plan.summary.items() if v}
         log("run finished", level=logging.WARNING if exit_code(result) else logging.INFO,
             run_id=result.run_id, status=result.status, source=result.source,
