@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import count as counter
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import httpx
 
@@ -75,11 +76,15 @@ def redact_url(url: httpx.URL | str) -> str:
     parsed = httpx.URL(url)
     if parsed.userinfo:
         parsed = parsed.copy_with(username=None, password=None)
-    if parsed.query:
-        params = [(k, "***" if any(s in k.lower() for s in _SECRET_PARAMS) else v)
-                  for k, v in parsed.params.multi_items()]
-        parsed = parsed.copy_with(params=params)
-    return str(parsed)
+    query = parsed.query.decode("ascii", "replace")
+    if not query:
+        return str(parsed)
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        secret = any(word in unquote(name).lower() for word in _SECRET_PARAMS)
+        parts.append(f"{name}{equals}***" if secret and equals else part)
+    return str(parsed.copy_with(query=None)) + "?" + "&".join(parts)
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,8 @@ class HttpSession:
     """
 
     client: httpx.Client
+    #: The source's name, for the errors' ``file``.
+    name: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     secrets: Sequence[Secret] = ()
     hints: Mapping[int, str] = field(default_factory=dict)
@@ -126,8 +133,9 @@ class HttpSession:
         return text
 
     def fail(self, message: str) -> SourceError:
-        """A ``SourceError`` with ``message`` scrubbed of secrets."""
-        return SourceError(self.scrub(message))
+        """A ``SourceError`` about this source with ``message`` scrubbed of secrets."""
+        return SourceError(self.scrub(message),
+                           file=self.scrub(self.name) if self.name else None)
 
     def send(self, method: str, request: PageRequest, *, body: Any = None) -> httpx.Response:
         """Send ``request`` until it succeeds, a fatal answer comes, or the policy gives up."""
@@ -136,8 +144,7 @@ class HttpSession:
         for attempt in counter(1):
             self.sends += 1
             try:
-                response = self.client.request(method, request.url, params=list(request.params),
-                                               json=body)
+                response = self.client.request(method, request.full_url(), json=body)
             except httpx.TransportError as exc:
                 reason = f"{method} {shown} failed: {type(exc).__name__}"
                 delay = policy.backoff(attempt)
@@ -147,7 +154,8 @@ class HttpSession:
                     return response
                 if verdict == "fatal":
                     raise self.fail(self._status_message(response))
-                reason = f"HTTP {response.status_code} from {method} {shown}"
+                sent = response.request  # the token request, when an auth flow's failed
+                reason = f"HTTP {response.status_code} from {sent.method} {redact_url(sent.url)}"
                 waited = parse_retry_after(response.headers.get("Retry-After"),
                                            now=policy.wall_clock())
                 delay = policy.backoff(attempt) if waited is None else waited

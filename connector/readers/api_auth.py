@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from connector.config import SecretRef
 from connector.errors import ConfigError, SourceError
 from connector.readers.api_paging import json_path
 
@@ -47,8 +48,6 @@ def resolve_secret(value: Any) -> str:
     """The default way a secret setting becomes its value: ``{env: NAME}`` or
     ``{file: PATH}`` (as everywhere in the configuration file); a secret written in
     the settings as plain text is refused, because configuration files get shared."""
-    from connector.config import SecretRef  # here: pydantic is needed only for references
-
     if isinstance(value, str):
         raise ConfigError("must not be written in the settings: use {env: NAME} or "
                           "{file: PATH}")

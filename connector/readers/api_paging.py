@@ -66,9 +66,15 @@ class PageRequest:
         kept = tuple((k, v) for k, v in self.params if k != name)
         return replace(self, params=(*kept, (name, value)))
 
+    def full_url(self) -> httpx.URL:
+        """The URL with the parameters merged into its query (httpx's ``params=`` would
+        replace the query a next link carries)."""
+        url = httpx.URL(self.url)
+        return url.copy_merge_params(list(self.params)) if self.params else url
+
     def describe(self) -> str:
-        """The URL with its added parameters, for messages."""
-        return str(httpx.URL(self.url, params=list(self.params)) if self.params else self.url)
+        """The full URL as text, for messages."""
+        return str(self.full_url())
 
 
 class Paginator(ABC):

@@ -42,7 +42,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from connector.readers.api import ApiReader, HttpSession
+from connector.readers.api import ApiReader, HttpSession, redact_url
 from connector.readers.api_auth import BasicAuth, Secret
 from connector.readers.api_paging import PageRequest
 from connector.readers.hr_api import ApiContext, Connection, Settings
@@ -72,7 +72,8 @@ def open_bamboohr(settings: Settings, context: ApiContext) -> ApiReader:
     fields = settings.text_list("fields", SYNC_FIELDS)
     only_current = "true" if settings.boolean("only_current", True) else "false"
     title = settings.text("title", "hr-connector")
-    connection = Connection.read(settings, context, f"bamboohr ({company or base})")
+    connection = Connection.read(settings, context,
+                                 f"bamboohr ({company or redact_url(base)})")
     auth = BasicAuth(api_key, Secret("x"))
 
     def fetch(session: HttpSession, notes: list[str]) -> Iterable[Any]:

@@ -24,7 +24,8 @@ Settings of every preset
 The ``generic`` preset
 ----------------------
 =====================  =========  ======================================================
-``url``                required   the records' URL (http or https)
+``url``                required   the records' URL (http or https); credentials go in
+                                  ``auth``, never in the URL (httpx logs URLs)
 ``method``             GET        ``GET`` or ``POST`` (the same for every page)
 ``params``             {}         query parameters, ``{name: value}``
 ``headers``            {}         extra request headers (not for secrets: use ``auth``)
@@ -68,7 +69,7 @@ from typing import Any
 import httpx
 
 from connector.errors import ConfigError
-from connector.readers.api import ApiReader, HttpSession, RetryPolicy, fetch_pages
+from connector.readers.api import ApiReader, HttpSession, RetryPolicy, fetch_pages, redact_url
 from connector.readers.api_auth import (
     ApiKeyAuth,
     BasicAuth,
@@ -265,7 +266,7 @@ class Connection:
         notes: list[str] = []
         with httpx.Client(transport=context.transport, timeout=self.timeout, headers=headers,
                           auth=auth, follow_redirects=False) as client:
-            session = HttpSession(client, retry=self.retry, secrets=settings.secrets,
+            session = HttpSession(client, self.name, retry=self.retry, secrets=settings.secrets,
                                   hints=dict(hints or {}))
             reader = ApiReader(self.name, fetch(session, notes))
         for note in notes:
@@ -313,11 +314,13 @@ def open_generic(settings: Settings, context: ApiContext) -> ApiReader:
     url = settings.required("url")
     if httpx.URL(url).scheme not in ("http", "https"):
         raise settings.error("url", "must be an http or https URL")
-    connection = Connection.read(settings, context, f"api {url}")
+    connection = Connection.read(settings, context, f"api {redact_url(url)}")
     connection.headers.update(settings.text_map("headers"))
     method = settings.choice("method", ("GET", "POST"), "GET")
     body = settings.get("body")
-    records_path = settings.text("records_path", "") or ""
+    records_path = settings.get("records_path") or ""
+    if not isinstance(records_path, str):
+        raise settings.error("records_path", "must be text (a dotted path)")
     max_pages = settings.integer("max_pages", 10_000, minimum=1)
     request = PageRequest(url, tuple(settings.text_map("params").items()))
     auth = _generic_auth(settings.section("auth"), context)

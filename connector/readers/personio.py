@@ -57,7 +57,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from connector.readers.api import ApiReader, HttpSession
+from connector.readers.api import ApiReader, HttpSession, redact_url
 from connector.readers.api_auth import Secret, TokenAuth
 from connector.readers.api_paging import PageRequest, as_integer
 from connector.readers.hr_api import ApiContext, Connection, Settings
@@ -78,7 +78,7 @@ def open_personio(settings: Settings, context: ApiContext) -> ApiReader:
     page_size = settings.integer("page_size", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
     attributes = settings.text_list("attributes", [])
     mode = settings.choice("offset_mode", ("auto", "items", "pages"), "auto")
-    connection = Connection.read(settings, context, f"personio ({base})")
+    connection = Connection.read(settings, context, f"personio ({redact_url(base)})")
     for name, header in (("partner_id", "X-Personio-Partner-ID"),
                          ("app_id", "X-Personio-App-ID")):
         value = settings.text(name)
@@ -188,19 +188,22 @@ def _plain(attribute: Any) -> Any:
     return attribute
 
 
-def unwrap(employee: Any, labels: dict[str, str]) -> dict[str, Any]:
+def unwrap(employee: Any, labels: dict[str, str]) -> Any:
     """One Personio employee as ``{attribute: plain value}`` (rules in the module
-    docstring); the labels of ``dynamic_<n>`` attributes are added to ``labels``."""
+    docstring); the labels of ``dynamic_<n>`` attributes are added to ``labels``. Anything
+    not shaped like an employee is handed on as it is (the reader reports non-objects)."""
     attributes = employee.get("attributes") if isinstance(employee, dict) else None
     if not isinstance(attributes, dict):
-        return employee if isinstance(employee, dict) else {"value": employee}
+        return employee
     out: dict[str, Any] = {}
     for key, attribute in attributes.items():
-        wrapped = isinstance(attribute, dict) and "value" in attribute
-        kind = attribute.get("type") if wrapped else None
-        if wrapped and key.startswith("dynamic_") and isinstance(attribute.get("label"), str):
-            labels.setdefault(key, attribute["label"])
-        out[key] = _value(_plain(attribute) if wrapped else attribute, kind)
+        if isinstance(attribute, dict) and "value" in attribute:
+            label = attribute.get("label")
+            if key.startswith("dynamic_") and isinstance(label, str):
+                labels.setdefault(key, label)
+            out[key] = _value(attribute["value"], attribute.get("type"))
+        else:
+            out[key] = _value(attribute, None)
     return out
 
 
