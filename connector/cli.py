@@ -32,6 +32,7 @@ from connector.cli_sync import runs_group, sandbox_group, sync_command
 from connector.mapping import load_mapping
 from connector.pipeline import validate_file
 from connector.readers import open_source
+from connector.web.cli import serve_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,6 +149,7 @@ main.add_command(preview_command)
 main.add_command(sync_command)
 main.add_command(runs_group)
 main.add_command(sandbox_group)
+main.add_command(serve_group)
 main.add_command(run_command)
 
 

@@ -1,0 +1,189 @@
+"""The upload page in a real browser: Playwright driving Debian's Chromium against uvicorn
+on 127.0.0.1, the sandbox tenant in the test's folder.
+
+Playwright's own browser download cannot work here, so the tests use /usr/bin/chromium;
+without it they skip, unless HRC_REQUIRE_BROWSER=1 (CI), where they fail instead. A
+screenshot of the diff page is kept in test-artifacts/diff-page.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from connector.config import load_config
+from connector.web.app import create_app
+from tests.helpers import ROOT, SAMPLE_CSV
+from tests.web.web_helpers import (
+    ACCOUNTS,
+    SEEDED,
+    users,
+    with_duplicate,
+    without_column,
+    write_config,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("HRC_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"HRC_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for the module (starting it is the slow part)."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """The upload page on a free port of 127.0.0.1, served by uvicorn from a thread."""
+    app = create_app(load_config(write_config(tmp_path)))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="off", timeout_graceful_shutdown=2)
+    served = uvicorn.Server(config)
+    thread = threading.Thread(target=served.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not served.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        served.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page: Any, name: str, password: str | None = None) -> None:
+    page.goto("/")  # not signed in: sent to the sign-in page
+    page.fill("#name", name)
+    page.fill("#password", password or ACCOUNTS[name][0])
+    page.get_by_role("button", name="Sign in").click()
+
+
+def upload_file(page: Any, path: Path) -> None:
+    page.get_by_role("link", name="New upload").click()
+    page.set_input_files("#file", str(path))
+    page.get_by_role("button", name="Upload and check").click()
+
+
+def test_sign_in_upload_review_approve_and_the_tenant_holds_the_users(
+    page: Any, tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "ulla", "a wrong password")
+    expect(page.locator("[role=alert]")).to_have_text("Wrong account name or password.")
+    sign_in(page, "ulla")
+    expect(page.locator("header .who")).to_have_text("ulla (uploader)")
+    upload_file(page, SAMPLE_CSV)
+    expect(page.locator("h1 .badge")).to_have_text("reviewed")
+    expect(page.locator("#verdict")).to_contain_text("Every record can be used. 360 records")
+    expect(page.locator(".counts")).to_contain_text("create 337")
+    assert page.locator("text=Approve and apply").count() == 0  # not for an uploader
+    # The diff: the sync report in its frame, with its working filter.
+    report = page.frame_locator("iframe.report")
+    expect(report.locator("h1")).to_contain_text("HR sync report")
+    expect(report.locator(".tile.a-create b")).to_have_text("337")
+    row = report.locator("#changes tbody tr", has_text="000001").first
+    expect(row.locator("ins").first).to_be_visible()  # old -> new per attribute
+    report.locator("#search").fill("Lopez")
+    expect(report.locator("#shown")).to_have_text(re.compile(r"^\d+ of 696 shown$"))
+    shown = report.locator("#changes tbody tr:visible")
+    assert 0 < shown.count() < 20  # 337 creates, 336 manager changes, 23 skipped
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "diff-page.png"), full_page=True)
+    report.locator("#search").fill("")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator(".ok")).to_have_text("You have signed out.")
+
+    sign_in(page, "arne")
+    page.locator("table#uploads").get_by_role("link", name="employees.csv").click()
+    expect(page.locator("#history")).to_contain_text("ulla")
+    page.get_by_role("button", name="Approve and apply 673 changes").click()
+    expect(page.locator("#headline")).to_have_text("Applied: 673 writes succeeded")
+    expect(page.locator("#log tbody tr")).to_have_count(673)
+    page.get_by_role("link", name="Uploads", exact=True).click()
+    listed = page.locator("table#uploads tbody tr").first
+    expect(listed).to_contain_text("ulla")
+    expect(listed).to_contain_text("arne")
+    expect(listed.locator(".badge")).to_have_text("applied")
+
+    tenant = users(tmp_path / "state")
+    assert len(tenant) == SEEDED + 337
+    assert tenant["000001"]["displayName"] == "Bill Lopez"
+
+
+def test_bad_files_show_per_row_errors_or_a_clear_refusal(page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "ulla")
+    upload_file(page, with_duplicate(tmp_path / "duplicate.csv"))
+    problems = page.locator("#problems tbody tr")
+    expect(problems).to_have_count(2)
+    expect(problems.first).to_contain_text("is used on 2 rows (2, 4)")
+    assert [problems.nth(i).locator("td").nth(2).inner_text() for i in range(2)] == ["2", "4"]
+    expect(page.locator(".counts")).to_contain_text("error 2")
+
+    upload_file(page, without_column(tmp_path / "no-lastname.csv"))
+    expect(page.locator("h1 .badge")).to_have_text("failed")
+    expect(page.locator("#notice")).to_contain_text("LastName")
+
+    pdf = tmp_path / "employees.xlsx"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    upload_file(page, pdf)
+    expect(page.locator("h1")).to_have_text("This file cannot be used")
+    expect(page.locator("[role=alert]")).to_contain_text(
+        "employees.xlsx is a PDF document, not an HR export (CSV or XLSX)")
+    assert len(users(tmp_path / "state")) == SEEDED
+    kept = [p.name for p in (tmp_path / "state" / "uploads").iterdir()
+            if re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{12}", p.name)]
+    assert len(kept) == 2  # the two spreadsheets, not the PDF
+
+
+def test_a_missing_browser_skips_but_fails_where_it_is_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HRC_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        _unavailable("no browser")
+    monkeypatch.setenv("HRC_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="HRC_REQUIRE_BROWSER=1 but no browser"):
+        _unavailable("no browser")
