@@ -98,7 +98,11 @@ def list_runs(folder: Path) -> Iterator[dict[str, Any]]:
     """Saved run reports, newest first; unreadable files are skipped."""
     if not folder.is_dir():
         return
-    for path in sorted(folder.glob("*.json"), reverse=True):
+    # Ids sort by second only; within a second the report written last is the newest.
+    def newest_first(path: Path) -> tuple[str, int]:
+        return path.name[:16], path.stat().st_mtime_ns
+
+    for path in sorted(folder.glob("*.json"), key=newest_first, reverse=True):
         try:
             yield json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

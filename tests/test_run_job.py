@@ -146,3 +146,15 @@ paths: {{state: state, reports: reports}}
     assert "file is a duplicate file=again.csv" in again.stderr
     assert " run finished " not in again.stderr  # nothing applied
     assert any(n.endswith("-again.csv") for n in os.listdir(drop / "processed"))
+
+
+def test_runs_list_newest_first_even_within_one_second(tmp_path: Path) -> None:
+    from connector.runlog import list_runs
+
+    first = tmp_path / "20261126T054058Z-ffffff.json"
+    second = tmp_path / "20261126T054058Z-000000.json"
+    first.write_text('{"run_id": "first"}')
+    second.write_text('{"run_id": "second"}')
+    os.utime(first, ns=(1_000_000_000, 1_000_000_000))
+    os.utime(second, ns=(2_000_000_000, 2_000_000_000))
+    assert [r["run_id"] for r in list_runs(tmp_path)] == ["second", "first"]
