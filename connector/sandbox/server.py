@@ -8,9 +8,7 @@ The server binds loopback addresses only: the admin API is unauthenticated.
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+
+from connector.serving import QuickStopServer, serve_in_thread
 
 from .admin import user_record
 from .app import SandboxApp, create_app
@@ -65,21 +65,6 @@ class SandboxServer:
         return f"{self.base_url}/v1.0"
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, but stopping does not wait for idle keep-alive clients.
-
-    A graceful TLS close waits for the peer's close_notify (up to 30 s) and pooled client
-    connections (msal's requests session, httpx pools) never send one while idle.
-    """
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for connection in list(self.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            if transport is not None:
-                transport.abort()
-        await super().shutdown(sockets)
-
-
 def _check_host(host: str) -> None:
     if host not in _LOOPBACK:
         raise ValueError(f"the sandbox only binds loopback addresses, not {host!r}")
@@ -119,32 +104,17 @@ def running_sandbox(*, state_path: str | Path = ":memory:", config: SandboxConfi
             tls_dir = scratch
         else:
             tls_dir = _state_dir(state_path)
-    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto is
-    # TCP, and without it every response waits ~40 ms for a delayed ACK (Nagle).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    actual_port = sock.getsockname()[1]
-    ucfg, ca_path = _uvicorn_config(app, "127.0.0.1", actual_port,
-                                    Path(tls_dir) if tls and tls_dir is not None else None,
-                                    log_level)
-    server = _Server(ucfg)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name="hr-connector-sandbox", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the sandbox server did not start")
-        time.sleep(0.01)
+    files = ensure_tls_files(Path(tls_dir)) if tls and tls_dir is not None else None
     scheme = "https" if tls else "http"
     try:
-        yield SandboxServer(f"{scheme}://127.0.0.1:{actual_port}", app, ca_path, str(state_path))
+        with serve_in_thread(
+            app, port=port, log_level=log_level, name="hr-connector-sandbox",
+            certfile=str(files.server_cert) if files else None,
+            keyfile=str(files.server_key) if files else None,
+        ) as actual_port:
+            yield SandboxServer(f"{scheme}://127.0.0.1:{actual_port}", app,
+                                files.ca_cert if files else None, str(state_path))
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
         app.state.store.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -172,7 +142,7 @@ def serve(host: str = "127.0.0.1", port: int = 8443, *, state_path: str | Path |
         echo(f"  CA        : {ca_path}")
         echo(f"  trust it  : export SSL_CERT_FILE={ca_path} REQUESTS_CA_BUNDLE={ca_path}")
     try:
-        _Server(ucfg).run()
+        QuickStopServer(ucfg).run()
     finally:
         app.state.store.close()
 

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from connector.config import load_config
+from connector.serving import serve_in_thread
 from connector.web.app import create_app
 from tests.helpers import ROOT, SAMPLE_CSV
 from tests.web.web_helpers import (
@@ -63,24 +60,8 @@ def browser() -> Iterator[Any]:
 def server(tmp_path: Path) -> Iterator[str]:
     """The upload page on a free port of 127.0.0.1, served by uvicorn from a thread."""
     app = create_app(load_config(write_config(tmp_path)))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off", timeout_graceful_shutdown=2)
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not served.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(app, name="upload-page", start_timeout=10) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        served.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture
