@@ -11,8 +11,11 @@ import httpx
 
 from connector.graph import GraphClient, GraphSettings, MsalTokenProvider, RetryPolicy
 from connector.sandbox import SandboxApp, SandboxConfig, SyncASGITransport, create_app
+from tests.sandbox.sandbox_helpers import PASSWORD, new_user
 
-PASSWORD = "Xk7#pLm2!qRs"
+__all__ = ["CLIENT_ID", "PASSWORD", "SECRET", "FakeClock", "Tenant", "make_tenant",
+           "token_provider", "user_body"]
+
 CLIENT_ID = "hr-connector-tests"
 SECRET = "t0p-s3cret-value-42"
 
@@ -33,18 +36,10 @@ class FakeClock:
 
 
 def user_body(tag: str | int, employee_id: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A valid POST /users body."""
-    body: dict[str, Any] = {
-        "accountEnabled": True,
-        "displayName": f"Test User {tag}",
-        "mailNickname": f"tuser{tag}",
-        "userPrincipalName": f"tuser{tag}@contoso.com",
-        "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": True},
-    }
+    """A valid POST /users body (the sandbox suite's, with an employeeId)."""
     if employee_id is not None:
-        body["employeeId"] = employee_id
-    body.update(extra)
-    return body
+        extra = {"employeeId": employee_id, **extra}
+    return new_user(tag, **extra)
 
 
 @dataclass
