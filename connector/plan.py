@@ -22,7 +22,7 @@ stores them. ``check_safety`` says whether a plan stays within the run's thresho
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -76,6 +76,16 @@ class Policy:
     full_export: bool = True
     prehire_days: int = 14
     delete_after_days: int | None = None
+    #: Which tenant users the connector manages. None: those whose first matching
+    #: attribute is set. Given (the mapping's ``managed:`` filters), a matched user
+    #: outside it is left alone too.
+    managed: Callable[[Mapping[str, Any]], bool] | None = None
+
+    def manages(self, user: Mapping[str, Any]) -> bool:
+        """Whether the connector may touch ``user``."""
+        if self.managed is not None:
+            return self.managed(user)
+        return bool(current_value(user, self.matching[0]))
 
 
 @dataclass
@@ -175,7 +185,7 @@ def build_plan(
 ) -> Plan:
     """Plan every change; pure, so a dry run is this and nothing more."""
     primary = policy.matching[0]
-    managed = [u for u in current if current_value(u, primary)]
+    managed = [u for u in current if policy.manages(u)]
     changes: list[Change] = []
     seen: set[str] = set()
     for record in records:
@@ -225,6 +235,11 @@ def _record_change(
     if record.status == "error":
         change.action, change.errors = "error", list(record.errors)
         change.reason = "; ".join(p.reason for p in record.errors)
+        return change
+    if user is not None and policy.managed is not None and not policy.manages(user):
+        change.action, change.user_id = "skipped", None
+        change.reason = (f"matches {user.get('userPrincipalName') or user['id']}, a user outside "
+                         "the mapping's managed set: not touched")
         return change
     if record.status == "skipped":
         if user is not None and user.get("accountEnabled") is not False:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from connector.checks import find_cycles
 
-__all__ = ["NOT_CLEARABLE", "current_value", "differs", "display", "find_cycles",
-           "org_data_body"]
+__all__ = ["NOT_CLEARABLE", "GraphValues", "current_value", "differs", "display",
+           "find_cycles", "org_data_body"]
 
 #: Properties Graph will not set to null: an empty HR value leaves them as they are.
 NOT_CLEARABLE = frozenset({"accountEnabled", "displayName", "mailNickname",
@@ -59,3 +59,27 @@ def display(user: Mapping[str, Any] | None, primary: str) -> str | None:
         return None
     value = current_value(user, primary) or user.get("userPrincipalName") or user.get("id")
     return None if value is None else str(value)
+
+
+class GraphValues(Mapping[str, str | None]):
+    """A Graph user read as text, for scoping-style filters (the mapping's ``managed:``):
+    flat names reach into complex properties, booleans read True/False, lists join."""
+
+    def __init__(self, user: Mapping[str, Any]) -> None:
+        self._user = user
+
+    def __getitem__(self, name: str) -> str | None:
+        value = current_value(self._user, name)
+        if value is None or value == [] or value == "":
+            return None
+        if isinstance(value, bool):
+            return "True" if value else "False"
+        if isinstance(value, list):
+            return "; ".join(str(v) for v in value)
+        return str(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._user)
+
+    def __len__(self) -> int:
+        return len(self._user)

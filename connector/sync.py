@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,8 +24,10 @@ from typing import Any, Protocol
 from connector.apply import apply_plan
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, StubDirectory
+from connector.mapping.scoping import any_holds
 from connector.pipeline import Source, prepare, source_name
 from connector.plan import Change, Plan, Policy, build_plan, match_users
+from connector.plan_compare import GraphValues
 from connector.report_sync import sync_dict
 from connector.results import Outcome, SyncResult
 from connector.runlog import ProvisioningLog, new_run_id, save_report
@@ -87,8 +89,24 @@ def tenant_directory(
 
 
 def owned_properties(mapping: CompiledMapping) -> list[str]:
-    """The top-level Graph properties the mapping writes (what the tenant read selects)."""
-    return sorted({name.partition(".")[0] for name in mapping.rules})
+    """The top-level Graph properties the mapping writes or its managed set reads (what
+    the tenant read selects)."""
+    names = set(mapping.rules) | {c.attribute for f in mapping.managed for c in f.clauses}
+    return sorted({name.partition(".")[0] for name in names})
+
+
+def managed_by(
+    mapping: CompiledMapping, today: dt.date
+) -> Callable[[Mapping[str, Any]], bool] | None:
+    """The mapping's ``managed:`` filters as a test on a Graph user (None: the default)."""
+    if not mapping.managed:
+        return None
+    filters = mapping.managed
+
+    def manages(user: Mapping[str, Any]) -> bool:
+        return any_holds(filters, GraphValues(user), today)
+
+    return manages
 
 
 def plan_sync(
@@ -120,7 +138,8 @@ def plan_sync(
     started = clock()
     policy = Policy(matching=mapping.matching, full_export=not mapping.partial,
                     prehire_days=options.prehire_days,
-                    delete_after_days=mapping.delete_after_days)
+                    delete_after_days=mapping.delete_after_days,
+                    managed=managed_by(mapping, now.date()))
     plan = build_plan(prepared.mapped, current, matches, policy=policy, now=now,
                       match_problems=problems)
     timings["plan"] = clock() - started

@@ -186,3 +186,19 @@ def test_safety_thresholds() -> None:
         max_disables=1000, max_disable_percent=100, max_change_percent=100)))
     first_load = plan_for(records, [])
     assert check_safety(first_load, Thresholds()) == []  # creates never count
+
+
+def test_a_managed_set_from_the_mapping_keeps_everyone_else_untouched() -> None:
+    def contoso_only(user: dict[str, Any]) -> bool:
+        return user.get("companyName") == "Contoso"
+
+    policy = Policy(managed=contoso_only)  # type: ignore[arg-type]
+    current = [user("a", "1", companyName="Contoso"), user("b", "2", companyName="Fabrikam"),
+               user("c", "3", companyName="Fabrikam")]
+    plan = plan_for([desired(2, "1", jobTitle="Lead"), desired(3, "2", jobTitle="Lead")],
+                    current, policy)
+    # "3" is missing from the export but outside the managed set: not disabled; "2" matches
+    # a user outside the set: reported, not updated.
+    assert actions(plan) == [("update", "1"), ("skipped", "2")]
+    assert "outside the mapping's managed set" in (plan.changes[1].reason or "")
+    assert plan.managed == 1

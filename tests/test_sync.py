@@ -255,3 +255,29 @@ def test_microsofts_sample_export_syncs_with_its_mapping(
     assert len(created) == 359
     assert {u["usageLocation"] for u in created} >= {"GB", "US"}
     assert all(u["usageLocation"] != "UK" for u in created)
+
+
+def test_the_mapping_can_narrow_the_managed_set(state: Path, tmp_path: Path) -> None:
+    mapping = tmp_path / "us-only.yaml"
+    mapping.write_text((ROOT / "mappings" / "default.yaml").read_text("utf-8") + """
+managed:
+  - name: the US company
+    clauses: [{attribute: companyName, operator: EQUALS, value: Contoso Inc.}]
+""", encoding="utf-8")
+    header, rows = sample_rows()
+    assert sync(tmp_path, SAMPLE_CSV)[0] == 0  # everyone created with the default mapping
+    us = next(r for r in rows if r["CountryCode"] == "US" and r["Status"] == "Active"
+              and r["EmployeeID"] != "000001")
+    gb = next(r for r in rows if r["CountryCode"] == "GB" and r["Status"] == "Active")
+    rest = [r for r in rows if r not in (us, gb)]
+    result = CliRunner().invoke(main, ["sync", str(write(tmp_path / "less.csv", header, rest)),
+                                       "--mapping", str(mapping), "--report",
+                                       str(tmp_path / "narrow.json")])
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads((tmp_path / "narrow.json").read_text("utf-8"))
+    disabled = [c["employeeId"] for c in report["changes"] if c["action"] == "disable"]
+    assert disabled == [us["EmployeeID"]]
+    assert users(state)[gb["EmployeeID"]]["accountEnabled"] is True
+    outside = [c for c in report["changes"] if "outside the mapping's managed set" in
+               (c["reason"] or "")]
+    assert outside and all(c["action"] == "skipped" for c in outside)

@@ -89,6 +89,9 @@ class CompiledMapping:
     country_columns: tuple[str, ...] = ()
     date_columns: tuple[str, ...] = ()
     description: str = ""
+    #: Filters on Graph user properties naming the users the connector manages; empty:
+    #: the users whose first matching attribute is set.
+    managed: tuple[CompiledFilter, ...] = ()
 
     def context(self, *, now: dt.datetime, directory: Any) -> EvalContext:
         """The evaluation context for a run: one clock and one directory for all records."""

@@ -119,6 +119,14 @@ def compile_spec(
                 file=file, rule="matching"))
     scope, scope_problems = compile_filters(spec.scope)
     errors.extend(MappingError(p, file=file, rule="scope") for p in scope_problems)
+    managed, managed_problems = compile_filters(spec.managed)
+    errors.extend(MappingError(p, file=file, rule="managed") for p in managed_problems)
+    for item in managed:
+        for clause in item.clauses:
+            if lookup(clause.attribute) is None and clause.attribute not in ("id", "mail"):
+                errors.append(MappingError(
+                    f"managed: {unknown_target_message(clause.attribute)}", file=file,
+                    rule="managed"))
     columns.update(c.attribute for f in scope for c in f.clauses)
     leaver = None
     if spec.leaver is not None:
@@ -138,6 +146,7 @@ def compile_spec(
         partial=spec.source.partial, required_columns=(spec.source.key, *required),
         optional_columns=optional, country_columns=tuple(spec.source.country_columns),
         date_columns=tuple(spec.source.date_columns), description=spec.description,
+        managed=tuple(managed),
     )
 
 

@@ -119,6 +119,10 @@ class MappingSpec(_Strict):
     parameters: dict[str, str] = Field(default_factory=dict)
     matching: list[str] = Field(default_factory=lambda: ["employeeId"], min_length=1)
     scope: list[Filter] = Field(default_factory=list)
+    managed: list[Filter] = Field(
+        default_factory=list,
+        description="which tenant users the connector manages, as filters on their Graph "
+                    "properties; default: users whose first matching attribute is set")
     attributes: dict[str, Rule] = Field(min_length=1)
     leaver: Leaver | None = None
     manager: Manager | None = None

@@ -129,3 +129,14 @@ manager: {source: Boss}
 def test_missing_mapping_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_mapping(tmp_path / "nope.yaml")
+
+
+def test_managed_set_filters_name_graph_properties() -> None:
+    mapping = compile_mapping_text(MINIMAL + "managed:\n  - clauses: [{attribute: companyName, "
+                                   "operator: EQUALS, value: Contoso}]\n")
+    assert [c.describe() for f in mapping.managed for c in f.clauses] == [
+        "companyName EQUALS 'Contoso'"]
+    text = "\n".join(p.detailed() for p in problems(
+        MINIMAL + "managed:\n  - clauses: [{attribute: compnyName, operator: EQUALS, "
+                  "value: x}]\n"))
+    assert "did you mean 'companyName'" in text
