@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from connector.config import Config, FolderSource
@@ -53,6 +53,22 @@ def options_from(config: Config, *, dry_run: bool | None = None) -> SyncOptions:
         default_domain=p.default_domain)
 
 
+def write_reports(result: SyncResult, formats: Iterable[str], folder: Path) -> dict[str, str]:
+    """Write the run's reports as ``<folder>/<run id>.<format>``; returns them by format."""
+    rendered: dict[str, str] = {fmt: render(result, fmt) for fmt in formats}
+    folder.mkdir(parents=True, exist_ok=True)
+    for fmt, text in rendered.items():
+        path = folder / f"{result.run_id}.{fmt}"
+        path.write_text(text, encoding="utf-8")
+        log("report written", run_id=result.run_id, path=str(path))
+    return rendered
+
+
+def reports_folder(config: Config, state: Path) -> Path:
+    """Where a configuration's reports go (default ``<state>/reports``)."""
+    return config.paths.reports or state / "reports"
+
+
 def exit_code(result: SyncResult) -> int:
     """The sync command's exit code for one result."""
     if result.stopped:
@@ -70,7 +86,7 @@ def run_job(
     if config.source is None:
         raise ConfigError(f"{config.file} has no source: section (a file, folder or api)")
     state = config.paths.state or state_dir()
-    reports = config.paths.reports or state / "reports"
+    reports = reports_folder(config, state)
     with RunLock(state):
         mapping = load_mapping(config.mapping, params=config.parameters)
         if config.policies.partial_feed is not None:
@@ -125,13 +141,7 @@ class _Job:
         return result
 
     def write_reports(self, result: SyncResult) -> dict[str, str]:
-        rendered: dict[str, str] = {fmt: render(result, fmt) for fmt in self.config.reports}
-        self.reports.mkdir(parents=True, exist_ok=True)
-        for fmt, text in rendered.items():
-            path = self.reports / f"{result.run_id}.{fmt}"
-            path.write_text(text, encoding="utf-8")
-            log("report written", run_id=result.run_id, path=str(path))
-        return rendered
+        return write_reports(result, self.config.reports, self.reports)
 
     def one(self, source: Source) -> int:
         try:

@@ -28,9 +28,9 @@ from typing import Any
 from connector.checks import SourceSchema, schema_from_mapping
 from connector.config import Account, Config
 from connector.errors import ConnectorError, SourceError
-from connector.job import options_from
+from connector.job import options_from, reports_folder, write_reports
 from connector.mapping import CompiledMapping, load_mapping
-from connector.ops import AlreadyRunning, RunLock
+from connector.ops import AlreadyRunning, RunLock, prune_history
 from connector.pipeline import validate_file
 from connector.plan import ACTIONS
 from connector.readers import Reader, open_source, sniff_format
@@ -260,6 +260,10 @@ class Workflow:
                         upload.notice = f"Applying failed: {exc.detailed()}"
                         upload.event(account.name, upload.notice)
                     raise Refused(502, "Applying failed", upload.notice) from None
+        # Like `run`: the configured reports, and history kept only as long as configured.
+        folder = reports_folder(self.config, self.state)
+        write_reports(result, self.config.reports, folder)
+        prune_history([self.runs, folder], days=self.config.retention.runs_days)
         with self.store.editing(upload_id) as upload:
             upload.status = "reviewed" if result.stopped else "applied"
             upload.applied_run_id = result.run_id

@@ -64,6 +64,8 @@ def test_an_approver_applies_what_an_uploader_uploaded_and_both_are_recorded(
     assert data["approved_by"] == "arne" and data["applied_status"] == "ok"
     assert len(data["run_ids"]) == 2  # type: ignore[arg-type]
     assert (state / "runs" / f"{data['applied_run_id']}.jsonl").exists()
+    # The configured reports are written for an applied upload, as for `run`.
+    assert (state / "reports" / f"{data['applied_run_id']}.json").exists()
 
 
 def test_self_approval_is_refused_unless_the_configuration_allows_it(tmp_path: Path) -> None:
