@@ -41,33 +41,38 @@ class Faults:
 
     def server_error(self) -> int | None:
         """The status to inject for this operation, if any."""
-        cfg = self.state.config
         with self.state.lock:
             self.operations += 1
-            hit = cfg.fault_next > 0
-            if hit:
-                cfg.fault_next -= 1
-            hit = hit or (cfg.fault_every_n > 0 and self.operations % cfg.fault_every_n == 0)
-        if not hit and cfg.fault_probability > 0:
-            hit = self.state.random() < cfg.fault_probability
-        if hit:
-            self.state.stats["faults"] += 1
-        return cfg.fault_status if hit else None
+            count = self.operations
+        return self.state.config.fault_status if self._hit("fault", count, "faults") else None
 
     def drop(self) -> bool:
         """Whether to close this HTTP request's connection without answering."""
-        cfg = self.state.config
         with self.state.lock:
             self.requests += 1
-            hit = cfg.drop_next > 0
+            count = self.requests
+        return self._hit("drop", count, "drops")
+
+    def _hit(self, knob: str, count: int, stat: str) -> bool:
+        """One rule for every injected failure: the next N, every Nth, or by chance.
+
+        ``knob`` names the config fields ``{knob}_next``, ``{knob}_every_n`` and
+        ``{knob}_probability``; ``count`` is this call's number.
+        """
+        cfg = self.state.config
+        with self.state.lock:
+            pending = getattr(cfg, f"{knob}_next")
+            hit = pending > 0
             if hit:
-                cfg.drop_next -= 1
-            hit = hit or (cfg.drop_every_n > 0 and self.requests % cfg.drop_every_n == 0)
-        if not hit and cfg.drop_probability > 0:
-            hit = self.state.random() < cfg.drop_probability
+                setattr(cfg, f"{knob}_next", pending - 1)
+            every = getattr(cfg, f"{knob}_every_n")
+            hit = hit or (every > 0 and count % every == 0)
+        probability = getattr(cfg, f"{knob}_probability")
+        if not hit and probability > 0:
+            hit = self.state.random() < probability
         if hit:
-            self.state.stats["drops"] += 1
-        return hit
+            self.state.stats[stat] += 1
+        return bool(hit)
 
     def latency_s(self) -> float:
         """Added latency for this HTTP request."""
