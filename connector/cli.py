@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from connector import report
+from connector import clock, report
 from connector.checks import SAMPLE_SCHEMA, SourceSchema, schema_from_mapping
 from connector.cli_common import DEFAULT_MAPPING, EXIT_INTERNAL, console, handle_errors
 from connector.cli_mapping import expr_command, mapping_group, preview_command
@@ -35,8 +35,23 @@ from connector.readers import open_source
 from connector.web.cli import serve_group
 
 
+def _set_clock(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Every command of this process takes "now" from the clock this installs."""
+    if value is None:
+        clock.set_clock(None)  # the system's time, or HRC_NOW when set
+        return
+    try:
+        clock.set_clock(clock.OffsetClock(clock.parse_moment(value)))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hr-connector")
+@click.option("--now", hidden=True, expose_value=False, is_eager=True, callback=_set_clock,
+              metavar="ISO-DATETIME",
+              help="Run as if it were this moment (for tests and reproductions; HRC_NOW "
+                   "does the same).")
 def main() -> None:
     """Keep Microsoft Entra ID users in step with the HR system."""
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from connector import report
+from connector import clock, report
 from connector.cli_common import console, handle_errors, mapping_path, param_option, parse_pairs
 from connector.errors import ConfigError
 from connector.mapping import StubDirectory, load_mapping
@@ -21,13 +21,11 @@ from connector.pipeline import prepare
 
 def _now(text: str | None) -> dt.datetime:
     if text is None:
-        return dt.datetime.now(dt.UTC)
+        return clock.now()
     try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 date or date-time",
-                                 param_hint="--now") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return clock.parse_moment(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
 
 
 now_option = click.option(

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from connector import clock
 from connector.errors import ConnectorError
 
 #: Exit code of a run that found another one holding the lock (after 0-3 of sync).
@@ -57,7 +58,7 @@ class RunLock:
                 f"Lock: {self.path}") from None
         handle.seek(0)
         handle.truncate()
-        started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        started = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         handle.write(f"pid {os.getpid()} since {started}\n")
         handle.flush()
         self._handle = handle
@@ -113,8 +114,12 @@ def log(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
 
 
 def prune_history(folders: list[Path], *, days: int, now: dt.datetime | None = None) -> int:
-    """Delete run logs and reports older than ``days``; returns how many files went."""
-    limit = (now or dt.datetime.now(dt.UTC)).timestamp() - days * 86400
+    """Delete run logs and reports older than ``days``; returns how many files went.
+
+    Ages are file modification times, which the system writes in real time: they are
+    compared with the system's time, not the connector's clock (a clock set a year ahead
+    for a test must not make today's files look a year old)."""
+    limit = (now.timestamp() if now else clock.system_time()) - days * 86400
     removed = 0
     for folder in folders:
         if not folder.is_dir():

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from connector.clock import now
 from connector.errors import ConfigError
 from connector.plan import Change
 from connector.results import Outcome
@@ -49,7 +50,7 @@ class ProvisioningLog:
     def __init__(self, folder: Path, run_id: str, *, clock: Any = None) -> None:
         self.folder = folder
         self.run_id = run_id
-        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._clock = clock or now
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from connector import clock
 from connector.apply import apply_plan
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, StubDirectory
@@ -154,7 +155,7 @@ def run_sync(
 ) -> SyncResult:
     """One whole run, logged under ``runs_folder``; nothing is written on a dry run or
     when a safety threshold trips."""
-    started = now or dt.datetime.now(dt.UTC)
+    started = now or clock.now()
     run_id = run_id or new_run_id(started)
     timings: dict[str, float] = {}
     progress = progress or NoProgress()
@@ -179,6 +180,6 @@ def run_sync(
             result.outcomes = apply_plan(plan, graph, matching=mapping.matching[0],
                                          on_outcome=done)
             timings["apply"] = time.perf_counter() - applying
-    result.finished = dt.datetime.now(dt.UTC)
+    result.finished = clock.now()
     save_report(runs_folder, run_id, sync_dict(result))
     return result

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import INTEROP
+from connector import clock
+from tests.helpers import INTEROP, PINNED_NOW
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs on the day the sample data describes (2026-11-26), whatever the
+    day it runs: HRC_NOW starts the connector's one clock there (subprocesses inherit it)."""
+    monkeypatch.setenv(clock.ENV, PINNED_NOW)
+    clock.set_clock(None)
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = ROOT / "sample_data" / "employees.csv"
 SAMPLE_XLSX = ROOT / "sample_data" / "employees.xlsx"
 INTEROP = ROOT.parent / "shared" / "interop" / "entra-inbound-provisioning-samples"
+#: The moment every test runs at (the sample data's as-of day; see tests/conftest.py).
+PINNED_NOW = "2026-11-26T09:00:00Z"
 
 
 def write_xlsx(

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import httpx
 
+from connector.clock import system_time
 from connector.errors import FatalGraphError, GraphError, RetriableGraphError
 
 Kind = Literal["success", "retriable", "fatal"]
@@ -68,9 +69,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         if when is None or when.tzinfo is None:
             return None
         if now is None:
-            import time
-
-            now = time.time()
+            now = system_time()  # an HTTP date is the server's real time
         return max(0.0, when.timestamp() - now)
     if not math.isfinite(seconds):
         return None

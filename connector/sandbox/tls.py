@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from connector.clock import system_time
+
 CA_FILE = "sandbox-ca.pem"
 CA_KEY_FILE = "sandbox-ca-key.pem"
 SERVER_FILE = "sandbox-server.pem"
@@ -30,6 +32,11 @@ _NAMES: list[x509.GeneralName] = [
     x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
     x509.IPAddress(ipaddress.IPv6Address("::1")),
 ]
+
+
+def _real_now() -> dt.datetime:
+    # OpenSSL checks validity against the system's time, whatever HRC_NOW says.
+    return dt.datetime.fromtimestamp(system_time(), dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ def _still_valid(path: Path) -> bool:
         cert = x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError):
         return False
-    return cert.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    return cert.not_valid_after_utc > _real_now() + dt.timedelta(days=1)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -100,7 +107,7 @@ def ensure_tls_files(directory: str | Path) -> TlsFiles:
     if all(p.exists() for p in (files.ca_cert, folder / CA_KEY_FILE, files.server_key)) and \
             _still_valid(files.ca_cert) and _still_valid(files.server_cert):
         return files
-    now = dt.datetime.now(dt.UTC)
+    now = _real_now()
     ca_cert, ca_key = _make_ca(folder, now)
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (

@@ -27,6 +27,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from connector import clock
+
 DEFAULT_N, DEFAULT_R, DEFAULT_P = 2**15, 8, 3
 _SALT_BYTES, _KEY_BYTES = 16, 32
 # Refuse parameters that would make one verification take gigabytes or minutes: a typo in
@@ -118,7 +120,7 @@ class SessionCodec:
     def new(self, user: str | None = None, pwd: str | None = None) -> Session:
         """A fresh session (new id and CSRF token): on first visit and on every sign-in."""
         return Session(sid=secrets.token_urlsafe(16), csrf=secrets.token_urlsafe(32),
-                       expires=int(time.time()) + self.lifetime, user=user, pwd=pwd)
+                       expires=int(clock.now().timestamp()) + self.lifetime, user=user, pwd=pwd)
 
     def encode(self, session: Session) -> str:
         """The cookie value for ``session``."""
@@ -140,7 +142,7 @@ class SessionCodec:
                               user=data.get("u"), pwd=data.get("p"))
         except (ValueError, KeyError, TypeError, binascii.Error):
             return None
-        if session.expires < time.time():
+        if session.expires < clock.now().timestamp():
             return None
         with self._lock:
             if session.sid in self._revoked:
@@ -149,7 +151,7 @@ class SessionCodec:
 
     def revoke(self, session: Session) -> None:
         """End ``session`` now (sign-out); forgotten once it would have expired anyway."""
-        now = time.time()
+        now = clock.now().timestamp()
         with self._lock:
             self._revoked = {sid: exp for sid, exp in self._revoked.items() if exp >= now}
             self._revoked[session.sid] = session.expires

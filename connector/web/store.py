@@ -14,7 +14,6 @@ events. It is replaced atomically on every change.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import os
@@ -28,6 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Literal
+
+from connector import clock
 
 Status = Literal["validated", "failed", "reviewed", "approved", "applied", "rejected"]
 
@@ -43,7 +44,7 @@ class TooLarge(Exception):
 
 def now_iso() -> str:
     """The current time as the metadata writes it (UTC, seconds, ``Z``)."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def display_name(name: str | None) -> str:
@@ -117,7 +118,7 @@ class UploadStore:
 
     def new_id(self) -> str:
         """A fresh upload id: ``20261126T043512Z-3f9a1c2b7d4e``."""
-        return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(6)}"
+        return f"{clock.now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(6)}"
 
     def stage(self, source: BinaryIO, max_bytes: int) -> Staged:
         """Copy a received file into the incoming folder, hashing it on the way.

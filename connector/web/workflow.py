@@ -15,7 +15,6 @@ lock, so a scheduled run cannot slip in between them.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import threading
@@ -25,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from connector import clock
 from connector.checks import SourceSchema, schema_from_mapping
 from connector.config import Account, Config
 from connector.errors import ConnectorError, SourceError
@@ -277,7 +277,7 @@ class Workflow:
         return upload
 
     def _plan_fingerprint(self, upload: Upload, graph: Any, label: str) -> str:
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         plan, warnings = plan_sync(self._source(upload), self.mapping, graph,
                                    options=self.options(dry_run=True), now=now)
         check = SyncResult(run_id="approval-check", dry_run=True, source=upload.original_name,

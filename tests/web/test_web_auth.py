@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from connector import clock
 from connector.cli import main
 from connector.config import Account
 from connector.web.auth import (
@@ -58,7 +59,8 @@ def test_session_cookie_is_signed_expires_and_can_be_revoked() -> None:
     forged = codec.encode(codec.new("ada", "fp")).split(".")[0]
     assert codec.decode(f"{forged}.{signature}") is None
     assert codec.decode(payload) is None and codec.decode("") is None
-    expired = Session(sid="x", csrf="y", expires=int(time.time()) - 1, user="ulla")
+    expired = Session(sid="x", csrf="y", expires=int(clock.now().timestamp()) - 1,
+                      user="ulla")
     assert codec.decode(codec.encode(expired)) is None
     codec.revoke(session)
     assert codec.decode(cookie) is None
