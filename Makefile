@@ -46,6 +46,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check connector tests bench sample_data
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## bench: speed figures (readers; more as the product grows)
 bench: $(STAMP)

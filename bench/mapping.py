@@ -14,8 +14,8 @@ import datetime as dt
 import time
 from pathlib import Path
 
+from connector.core.records import Record
 from connector.mapping import StubDirectory, load_mapping
-from connector.records import Record
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)

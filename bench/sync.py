@@ -23,12 +23,12 @@ import math
 import tempfile
 from pathlib import Path
 
+from connector.core.plan.safety import Thresholds
+from connector.core.results import SyncResult
 from connector.mapping import load_mapping
-from connector.results import SyncResult
-from connector.safety import Thresholds
+from connector.run.sync import SyncOptions, run_sync
+from connector.run.tenant import open_tenant
 from connector.sandbox import SandboxConfig
-from connector.sync import SyncOptions, run_sync
-from connector.tenant import open_tenant
 
 ROOT = Path(__file__).resolve().parent.parent
 # A benchmark changes many users at once on purpose.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connector import clock
+from connector.core import clock
 from tests.helpers import INTEROP, PINNED_NOW
 
 

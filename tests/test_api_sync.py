@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from connector.mapping import load_mapping
+from connector.readers.apis.presets import open_api_source
 from connector.readers.base import Reader
-from connector.readers.hr_api import open_api_source
+from connector.run.sync import SyncOptions, run_sync
+from connector.run.tenant import open_tenant, sandbox_path
 from connector.sandbox import SandboxConfig, list_users
-from connector.sync import SyncOptions, run_sync
-from connector.tenant import open_tenant, sandbox_path
 from tests.fakes.bamboohr import API_KEY as BAMBOO_KEY
 from tests.fakes.bamboohr import FakeBambooHR
 from tests.fakes.personio import CLIENT_ID, CLIENT_SECRET, FakePersonio

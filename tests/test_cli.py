@@ -8,7 +8,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from connector.cli import EXIT_INTERNAL, handle_errors, main
+from connector.cli.main import EXIT_INTERNAL, handle_errors, main
 from connector.errors import SourceError
 from tests.helpers import ROOT, SAMPLE_XLSX
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector import clock
-from connector.cli import main
+from connector.cli.main import main
+from connector.core import clock
+from connector.run.tenant import sandbox_path
 from connector.sandbox import list_users
-from connector.tenant import sandbox_path
 from tests.helpers import ROOT, SAMPLE_CSV
 
 DEFAULT = str(ROOT / "mappings" / "default.yaml")

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.config import FolderSource
-from connector.dropfolder import Candidate, DropFolder, name_problem
 from connector.errors import ConfigError, SourceError
+from connector.run.dropfolder import Candidate, DropFolder, name_problem
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX file system features")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from connector.cli import main
+from connector.cli.main import main
 
 SCHEMA = ["--key", "WorkerID", "--manager-column", "ManagerID",
           "--country-column", "CountryCode", "--date-column", "HireDate"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector.cli import main
+from connector.cli.main import main
 from tests.helpers import ROOT, SAMPLE_CSV
 
 DEFAULT = str(ROOT / "mappings" / "default.yaml")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from connector.core.plan import Plan, Policy, build_plan, match_users
+from connector.core.plan.safety import Thresholds, check_safety
+from connector.core.records import MappedRecord
 from connector.errors import Problem
-from connector.mapping.engine import MappedRecord
-from connector.plan import Plan, Policy, build_plan, match_users
-from connector.safety import Thresholds, check_safety
 
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 POLICY = Policy(matching=("employeeId",), prehire_days=14)

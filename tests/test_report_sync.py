@@ -24,10 +24,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
+from connector.core.plan import ACTIONS, Change, Plan
+from connector.core.results import Outcome, SyncResult
 from connector.errors import Problem
-from connector.plan import ACTIONS, Change, Plan
-from connector.report_html import CSP
-from connector.report_sync import (
+from connector.report.html import CSP
+from connector.report.sync import (
     FORMATS_BY_SUFFIX,
     md_cell,
     render,
@@ -37,7 +38,6 @@ from connector.report_sync import (
     sync_markdown,
     sync_terminal,
 )
-from connector.results import Outcome, SyncResult
 
 GOLDEN = Path(__file__).parent / "golden"
 SCRIPT = "<script>alert(1)</script>"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.ops import EXIT_LOCKED, AlreadyRunning, RunLock, prune_history
+from connector.run.history import prune_history
+from connector.run.lock import EXIT_LOCKED, AlreadyRunning, RunLock
 from tests.helpers import ROOT, SAMPLE_CSV
 
 
@@ -149,7 +150,7 @@ paths: {{state: state, reports: reports}}
 
 
 def test_runs_list_newest_first_even_within_one_second(tmp_path: Path) -> None:
-    from connector.runlog import list_runs
+    from connector.run.history import list_runs
 
     first = tmp_path / "20261126T054058Z-ffffff.json"
     second = tmp_path / "20261126T054058Z-000000.json"

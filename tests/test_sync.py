@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from connector.cli import main
+from connector.cli.main import main
 from connector.mapping import load_mapping
+from connector.run.sync import SyncOptions, run_sync
+from connector.run.tenant import open_tenant, sandbox_path
 from connector.sandbox import SandboxConfig, list_users
-from connector.sync import SyncOptions, run_sync
-from connector.tenant import open_tenant, sandbox_path
 from tests.helpers import ROOT, SAMPLE_CSV
 
 DEFAULT = str(ROOT / "mappings" / "default.yaml")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from connector.cli import main
+from connector.cli.main import main
 from tests.helpers import SAMPLE_CSV, SAMPLE_HEADER, sample_rows, write_xlsx
 
 

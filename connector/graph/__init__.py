@@ -12,6 +12,8 @@ Typical use::
 Nothing here imports :mod:`connector.sandbox` (the sandbox is the client's examiner).
 """
 
+from connector.http.retry import parse_retry_after
+
 from .auth import BearerAuth, MsalHttpClient, MsalTokenProvider, TokenProvider, load_certificate
 from .batch import MAX_BATCH, batch_payload, split_responses
 from .client import BASE_FIELDS, GraphClient, version_root
@@ -25,7 +27,6 @@ from .retry import (
     classify,
     error_info,
     graph_error,
-    parse_retry_after,
 )
 from .settings import ENV_NAMES, KNOWN_AUTHORITY_HOSTS, GraphSettings
 

@@ -27,9 +27,10 @@ from typing import Any
 
 import httpx
 
+from connector.http.retry import parse_retry_after
+
 from .operations import OperationRun, RequestSpec
 from .pacing import Pacer
-from .retry import parse_retry_after
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,14 @@ a create answered 500/502 is still checked by its matching attribute before it i
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
 
-from connector.clock import system_time
 from connector.errors import FatalGraphError, GraphError, RetriableGraphError
+from connector.http.retry import parse_retry_after
 
 Kind = Literal["success", "retriable", "fatal"]
 
@@ -51,29 +49,6 @@ class Outcome:
     def retriable(self) -> bool:
         """Worth trying again later."""
         return self.kind == "retriable"
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` value: integer or decimal seconds (``"10"``,
-    ``"2.128"``, §6.2) or an HTTP date (kiota); None when absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None or when.tzinfo is None:
-            return None
-        if now is None:
-            now = system_time()  # an HTTP date is the server's real time
-        return max(0.0, when.timestamp() - now)
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 def classify(subject: httpx.Response | BaseException, *, now: float | None = None) -> Outcome:

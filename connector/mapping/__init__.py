@@ -7,7 +7,8 @@ values: in scope or not (and why), leaver or not, the attribute values Graph wil
 the manager's HR key, and per-record errors.
 """
 
-from connector.mapping.engine import CompiledMapping, CompiledRule, MappedRecord, nest
+from connector.core.records import MappedRecord, nest
+from connector.mapping.engine import CompiledMapping, CompiledRule
 from connector.mapping.expr import EvalContext, StubDirectory
 from connector.mapping.loader import compile_mapping_text, load_mapping
 

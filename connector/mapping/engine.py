@@ -14,15 +14,13 @@ import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any
 
+from connector.core.records import MappedRecord, Record
 from connector.errors import MappingError, Problem
 from connector.mapping.expr import IGNORE, IGNORE_OBJECT, EvalContext
 from connector.mapping.scoping import CompiledFilter, any_holds, explain_out_of_scope
 from connector.mapping.targets import Target
-from connector.records import Record
-
-Status = Literal["mapped", "skipped", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,33 +39,6 @@ class CompiledRule:
     text: str
     column: str | None = None
     convert: Callable[[Any], Any] = field(default=lambda value: value)
-
-
-@dataclass(slots=True)
-class MappedRecord:
-    """What the mapping made of one record.
-
-    ``attributes`` hold the values of rules that always apply and ``on_create`` those of
-    create-only rules, by flat property name (``employeeOrgData.division``); ``defaults``
-    hold rule defaults used because the result was empty, which apply on create only, as
-    in Entra; ``empty`` names always-rules that produced nothing (no default).
-    """
-
-    row: int
-    key: str
-    status: Status
-    attributes: dict[str, Any] = field(default_factory=dict)
-    on_create: dict[str, Any] = field(default_factory=dict)
-    defaults: dict[str, Any] = field(default_factory=dict)
-    empty: list[str] = field(default_factory=list)
-    leaver: bool = False
-    manager_key: str | None = None
-    reason: str | None = None
-    errors: list[Problem] = field(default_factory=list)
-
-    def for_create(self) -> dict[str, Any]:
-        """Every value a create would send (flat names)."""
-        return {**self.defaults, **self.on_create, **self.attributes}
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,16 +244,3 @@ def memoize(
         return result
 
     return memoized
-
-
-def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """Graph's shape from flat names: ``employeeOrgData.division`` becomes a sub-object."""
-    nested: dict[str, Any] = {}
-    for name, value in flat.items():
-        head, dot, rest = name.partition(".")
-        if dot:
-            nested.setdefault(head, {})[rest] = value
-        else:
-            nested[name] = value
-    return nested
-

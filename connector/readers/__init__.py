@@ -1,111 +1,15 @@
 """Readers: HR sources in, ``Record`` values (row number + column -> text) out.
 
 ``open_source(path)`` looks at a file's first bytes, not only its name, and returns the
-reader for what it really is; a file that is not what its extension says, or a format we
-do not read (legacy ``.xls``), gets a clear ``SourceError``.
+reader for what it really is (``files.detect``); a file that is not what its extension
+says, or a format we do not read (legacy ``.xls``), gets a clear ``SourceError``. HR REST
+APIs are read by ``apis`` (the generic reader and the BambooHR and Personio presets).
 """
 
-from __future__ import annotations
-
-import zipfile
-from collections.abc import Sequence
-from pathlib import Path
-
-from connector.errors import SourceError
+from connector.core.records import Record
 from connector.readers.base import Reader
-from connector.readers.csv_reader import CsvReader
-from connector.readers.excel_reader import ExcelReader
-from connector.records import Record
+from connector.readers.files.csv import CsvReader
+from connector.readers.files.detect import open_source, sniff_format
+from connector.readers.files.excel import ExcelReader
 
 __all__ = ["CsvReader", "ExcelReader", "Reader", "Record", "open_source", "sniff_format"]
-
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ZIP = b"PK\x03\x04"
-_EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
-_TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".tab", ".psv", ""}
-_OTHER_SIGNATURES = {
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"\x1f\x8b": "a gzip archive",
-    b"{\\rtf": "an RTF document",
-}
-
-
-def sniff_format(path: Path, head: bytes) -> str:
-    """``xlsx`` or ``csv`` for what the bytes are; ``SourceError`` for anything else."""
-    name = str(path)
-    suffix = path.suffix.lower()
-    if head.startswith(_OLE2):
-        raise SourceError(
-            "is a legacy Excel 97-2003 workbook (.xls) or another old Office document, "
-            "which is not supported; open it in Excel and save it as Excel Workbook (.xlsx) "
-            "or CSV UTF-8",
-            file=name,
-        )
-    if head.startswith(_ZIP):
-        if not _is_workbook(path):
-            raise SourceError("is a ZIP archive but not an Excel workbook", file=name)
-        return "xlsx"
-    for signature, what in _OTHER_SIGNATURES.items():
-        if head.startswith(signature):
-            raise SourceError(f"is {what}, not an HR export (CSV or XLSX)", file=name)
-    if suffix in _EXCEL_SUFFIXES:
-        raise SourceError(
-            f"has the extension {path.suffix} but is not an Excel workbook "
-            "(it does not start like one); is it a renamed CSV?",
-            file=name,
-        )
-    if suffix == ".xls":
-        # Some HR systems write an HTML table or tab-separated text and call it .xls;
-        # guessing which would risk misreading it, so say what it is not.
-        raise SourceError(
-            "has the extension .xls but is not an Excel 97-2003 workbook; if it is "
-            "delimited text, rename it to .csv, otherwise save it as .xlsx",
-            file=name,
-        )
-    if suffix not in _TEXT_SUFFIXES:
-        raise SourceError(
-            f"has the extension {path.suffix}, which is not a format this tool reads "
-            "(CSV, TSV, TXT, XLSX, XLSM)",
-            file=name,
-        )
-    return "csv"
-
-
-def _is_workbook(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return "xl/workbook.xml" in archive.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
-
-
-def open_source(
-    path: str | Path,
-    *,
-    sheet: str | None = None,
-    hint: Sequence[str] = (),
-) -> Reader:
-    """Open an HR export file and return its reader, header already read.
-
-    ``sheet`` picks a worksheet by name (default: the first). ``hint`` lists column
-    names the caller expects, which helps find the header under title rows.
-    """
-    path = Path(path)
-    name = str(path)
-    if path.is_dir():
-        raise SourceError("is a folder, not a file", file=name)
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
-    except FileNotFoundError:
-        raise SourceError("does not exist", file=name) from None
-    except OSError as exc:
-        raise SourceError(f"cannot be read: {exc.strerror}", file=name) from None
-    if sniff_format(path, head) == "xlsx":
-        return ExcelReader(path, name=name, sheet=sheet, hint=hint)
-    if sheet is not None:
-        raise SourceError("is a text file; --sheet applies to Excel workbooks only", file=name)
-    return CsvReader(path, name=name, hint=hint)

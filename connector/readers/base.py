@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from connector.core.records import Record
 from connector.errors import Problem, SourceError
-from connector.records import Record
 
 # Cells that are values, not column names: numbers and ISO dates.
 _VALUE_LIKE = re.compile(r"[-+]?\d+([.,]\d+)?$|\d{4}-\d{2}-\d{2}")

@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from connector.serving import QuickStopServer, serve_in_thread
+from connector.sandbox.serving import QuickStopServer, serve_in_thread
 
 from .admin import user_record
 from .app import SandboxApp, create_app

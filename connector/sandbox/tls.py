@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from connector.clock import system_time
+from connector.core.clock import system_time
 
 CA_FILE = "sandbox-ca.pem"
 CA_KEY_FILE = "sandbox-ca-key.pem"

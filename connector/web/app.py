@@ -41,9 +41,9 @@ from starlette.routing import Route
 
 from connector.config import Account, Config
 from connector.errors import ConfigError, ConnectorError
-from connector.report_html import CSP as REPORT_CSP
-from connector.report_html import html_page
-from connector.runlog import load_run, state_dir
+from connector.report.html import CSP as REPORT_CSP
+from connector.report.html import html_page
+from connector.run.history import load_run, state_dir
 from connector.web import pages, pages_upload
 from connector.web.auth import SessionCodec, Throttle, csrf_ok, parse_hash, password_fingerprint
 from connector.web.guard import (

@@ -27,7 +27,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from connector import clock
+from connector.core import clock
 
 DEFAULT_N, DEFAULT_R, DEFAULT_P = 2**15, 8, 3
 _SALT_BYTES, _KEY_BYTES = 16, 32

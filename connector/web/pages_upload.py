@@ -1,6 +1,6 @@
 """The pages of one upload: its checks, its dry run and its applied result. Pure.
 
-The diff itself is the sync report (``connector.report_html``: summary, filterable table,
+The diff itself is the sync report (``connector.report.html``: summary, filterable table,
 old -> new per attribute), shown in a sandboxed frame from its own URL so that it keeps
 its own strict Content-Security-Policy and its filter script runs in an opaque origin.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connector.report_html import headline
+from connector.report.html import headline
 from connector.web.pages import badge, counts, e, layout, post_button
 from connector.web.store import Upload
 

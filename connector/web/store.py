@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Literal
 
-from connector import clock
+from connector.core import clock
 
 Status = Literal["validated", "failed", "reviewed", "approved", "applied", "rejected"]
 

@@ -1,8 +1,8 @@
 """What the upload page does with a file: check it, dry-run it, approve or reject it.
 
 Nothing here is web-specific and nothing here holds a rule of its own: the checks are
-``connector.checks`` with the mapping's schema, the dry run and the applied run are
-``connector.sync.run_sync`` with the configuration's policies, exactly as the ``sync``
+``connector.core.validation`` with the mapping's schema, the dry run and the applied run are
+``connector.run.sync.run_sync`` with the configuration's policies, exactly as the ``sync``
 command runs them, against the configured tenant or the sandbox.
 
 Approval applies the plan that was reviewed, not a new one: at approval the plan is made
@@ -24,22 +24,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from connector import clock
-from connector.checks import SourceSchema, schema_from_mapping
 from connector.config import Account, Config
+from connector.core import clock
+from connector.core.plan import ACTIONS
+from connector.core.plan.safety import check_safety
+from connector.core.results import SyncResult
+from connector.core.validation import SourceSchema, schema_from_mapping
 from connector.errors import ConnectorError, SourceError
-from connector.job import options_from, reports_folder, write_reports
 from connector.mapping import CompiledMapping, load_mapping
-from connector.ops import AlreadyRunning, RunLock, prune_history
-from connector.pipeline import validate_file
-from connector.plan import ACTIONS
 from connector.readers import Reader, open_source, sniff_format
-from connector.report import validation_dict
-from connector.report_sync import sync_dict
-from connector.results import SyncResult
-from connector.safety import check_safety
-from connector.sync import SyncOptions, plan_sync, run_sync
-from connector.tenant import open_tenant
+from connector.report.sync import sync_dict
+from connector.report.validation import validation_dict
+from connector.run.history import prune_history
+from connector.run.job import options_from, reports_folder, write_reports
+from connector.run.lock import AlreadyRunning, RunLock
+from connector.run.prepare import validate_file
+from connector.run.sync import SyncOptions, plan_sync, run_sync
+from connector.run.tenant import open_tenant
 from connector.web.store import Staged, Upload, UploadStore, now_iso
 
 APPROVERS = frozenset({"approver", "admin"})

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connector.serving import serve_in_thread
+from connector.sandbox.serving import serve_in_thread
 
 
 @contextmanager

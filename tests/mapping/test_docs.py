@@ -8,7 +8,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from connector.cli import main
+from connector.cli.main import main
 from connector.mapping import compile_mapping_text
 from tests.helpers import ROOT
 

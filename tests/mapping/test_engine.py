@@ -6,9 +6,8 @@ import datetime as dt
 
 import pytest
 
+from connector.core.records import MappedRecord, Record
 from connector.mapping import StubDirectory, compile_mapping_text, engine, nest
-from connector.mapping.engine import MappedRecord
-from connector.records import Record
 
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 

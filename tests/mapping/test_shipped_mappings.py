@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector.mapping import StubDirectory, load_mapping
-from connector.pipeline import Prepared, prepare
+from connector.run.prepare import Prepared, prepare
 from tests.helpers import ROOT, SAMPLE_CSV, SAMPLE_XLSX
 
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)

@@ -17,11 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.errors import ConfigError, SourceError
-from connector.readers.api import flatten, redact_url
-from connector.readers.api_auth import ApiKeyAuth, BasicAuth, BearerAuth, Secret, TokenAuth
-from connector.readers.api_paging import json_path
+from connector.readers.apis.auth import ApiKeyAuth, BasicAuth, BearerAuth, Secret, TokenAuth
+from connector.readers.apis.generic import flatten, redact_url
+from connector.readers.apis.paging import json_path
+from connector.readers.apis.presets import open_api_source
 from connector.readers.base import Reader
-from connector.readers.hr_api import open_api_source
 
 BASE = "https://hr.example.test"
 TOKEN = "tok-3c9f1b7a55e2"

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from connector.errors import ConfigError, SourceError
-from connector.readers.bamboohr import SYNC_FIELDS
+from connector.readers.apis.bamboohr import SYNC_FIELDS
+from connector.readers.apis.presets import open_api_source
 from connector.readers.base import Reader
-from connector.readers.hr_api import open_api_source
 from tests.fakes.bamboohr import API_KEY, FakeBambooHR
 from tests.fakes.seed import sample_employees
 

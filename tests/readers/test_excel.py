@@ -9,7 +9,7 @@ import pytest
 
 from connector.errors import SourceError
 from connector.readers import ExcelReader, open_source
-from connector.readers.excel_reader import cell_text
+from connector.readers.files.excel import cell_text
 from tests.helpers import write_xlsx
 
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from connector.errors import ConfigError, SourceError
+from connector.readers.apis.personio import local_date, unwrap
+from connector.readers.apis.presets import open_api_source
 from connector.readers.base import Reader
-from connector.readers.hr_api import open_api_source
-from connector.readers.personio import local_date, unwrap
 from tests.fakes.personio import CLIENT_ID, CLIENT_SECRET, FakePersonio, attribute
 from tests.fakes.seed import sample_employees
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from connector.mapping import load_mapping
-from connector.sync import SyncOptions, run_sync
-from connector.tenant import open_tenant
+from connector.run.sync import SyncOptions, run_sync
+from connector.run.tenant import open_tenant
 from tests.helpers import SAMPLE_CSV
 from tests.web.web_helpers import (
     MAPPING,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector import clock
-from connector.cli import main
+from connector.cli.main import main
 from connector.config import Account
+from connector.core import clock
 from connector.web.auth import (
     DEFAULT_N,
     Session,

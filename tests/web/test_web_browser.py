@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from connector.config import load_config
-from connector.serving import serve_in_thread
+from connector.sandbox.serving import serve_in_thread
 from connector.web.app import create_app
 from tests.helpers import ROOT, SAMPLE_CSV
 from tests.web.web_helpers import (

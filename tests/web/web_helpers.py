@@ -13,8 +13,8 @@ import httpx
 import yaml
 
 from connector.config import load_config
+from connector.run.tenant import sandbox_path
 from connector.sandbox import SyncASGITransport, list_users
-from connector.tenant import sandbox_path
 from connector.web.app import create_app
 from connector.web.auth import hash_password
 from tests.helpers import ROOT, SAMPLE_CSV

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol, TypeAlias
 
-from connector import clock
+from connector.core import clock
 from connector.errors import EvaluationError
 
 

@@ -1,0 +1,73 @@
+"""``hr-connector sandbox``: serve, reset and list the local sandbox tenant."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from connector.cli.common import console, handle_errors, state_option
+from connector.run.history import state_dir as resolve_state
+from connector.run.tenant import sandbox_path
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """The local sandbox tenant: a Graph emulator the connector uses when no tenant is set."""
+
+
+@sandbox_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8443, show_default=True)
+@click.option("--http", "plain", is_flag=True, help="Serve plain HTTP instead of HTTPS.")
+@state_option
+@handle_errors
+def sandbox_serve(host: str, port: int, plain: bool, state_dir: Path | None) -> None:
+    """Serve the sandbox tenant over HTTPS (a generated CA, whose path is printed)."""
+    from connector.sandbox import serve
+
+    folder = resolve_state(state_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    serve(host, port, state_path=sandbox_path(folder), tls=not plain, echo=click.echo)
+
+
+@sandbox_group.command("reset")
+@state_option
+@handle_errors
+def sandbox_reset(state_dir: Path | None) -> None:
+    """Empty the sandbox tenant back to its seed users (admins, a service account)."""
+    from connector.sandbox import reset
+
+    folder = resolve_state(state_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    reset(sandbox_path(folder))
+    click.echo(f"sandbox tenant reset ({sandbox_path(folder)})")
+
+
+@sandbox_group.command("users")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@state_option
+@handle_errors
+def sandbox_users(fmt: str, state_dir: Path | None) -> None:
+    """List the users of the sandbox tenant."""
+    from connector.sandbox import list_users
+
+    users = list_users(sandbox_path(resolve_state(state_dir)))
+    if fmt == "json":
+        click.echo(json.dumps(users, indent=2, ensure_ascii=False, default=str))
+        return
+    by_id = {u.get("id"): u for u in users}
+    table = Table(title=f"{len(users)} users", title_justify="left")
+    for name in ("employeeId", "userPrincipalName", "displayName", "jobTitle", "Enabled",
+                 "Manager"):
+        table.add_column(name, overflow="fold")
+    for user in users:
+        manager = by_id.get(user.get("_managerId")) or {}
+        table.add_row(user.get("employeeId") or "", user.get("userPrincipalName") or "",
+                      user.get("displayName") or "", user.get("jobTitle") or "",
+                      str(user.get("accountEnabled")), manager.get("employeeId")
+                      or manager.get("userPrincipalName") or "")
+    console().print(table)

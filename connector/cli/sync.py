@@ -1,0 +1,143 @@
+"""``hr-connector sync``: one HR export planned against the tenant and applied."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from connector.cli.common import (
+    console,
+    handle_errors,
+    mapping_path,
+    param_option,
+    parse_pairs,
+    progress_for_terminal,
+    state_option,
+)
+from connector.core.plan.safety import Thresholds
+from connector.errors import EXIT_RECORD_ERRORS, EXIT_SAFETY, ConfigError
+from connector.mapping import load_mapping
+from connector.report.sync import FORMATS_BY_SUFFIX, render, sync_terminal
+from connector.run.history import state_dir as resolve_state
+from connector.run.sync import SyncOptions, run_sync
+from connector.run.tenant import open_tenant
+
+P = ParamSpec("P")
+R = TypeVar("R")
+DEFAULTS = Thresholds()
+
+
+def tenant_options(func: Callable[P, R]) -> Callable[P, R]:
+    """The tenant connection, by the names azure-identity uses; env vars are the default."""
+    options = [
+        click.option("--tenant-id", envvar="AZURE_TENANT_ID", show_envvar=True),
+        click.option("--client-id", envvar="AZURE_CLIENT_ID", show_envvar=True),
+        click.option("--client-secret", envvar="AZURE_CLIENT_SECRET", show_envvar=True,
+                     help="Prefer the environment variable: a command line is visible to "
+                          "other users of the machine."),
+        click.option("--client-certificate-path", envvar="AZURE_CLIENT_CERTIFICATE_PATH",
+                     show_envvar=True, help="PEM file with the private key and certificate."),
+        click.option("--client-certificate-password",
+                     envvar="AZURE_CLIENT_CERTIFICATE_PASSWORD", show_envvar=True),
+        click.option("--authority-host", envvar="AZURE_AUTHORITY_HOST", show_envvar=True,
+                     help="Default https://login.microsoftonline.com (sovereign clouds: "
+                          "their login host)."),
+        click.option("--graph-url", envvar="HRC_GRAPH_URL", show_envvar=True,
+                     help="Graph root, default https://graph.microsoft.com (/v1.0 is added)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
+    names = {"tenant_id": "tenant_id", "client_id": "client_id",
+             "client_secret": "client_secret", "client_certificate_path": "certificate_path",
+             "client_certificate_password": "certificate_password",
+             "authority_host": "authority_host", "graph_url": "graph_url"}
+    return {field: kwargs[option] for option, field in names.items()
+            if kwargs.get(option) is not None}
+
+
+@click.command("sync")
+@click.argument("source")
+@click.option("--mapping", "mapping_file", help="Mapping file (default: mappings/default.yaml).")
+@param_option
+@click.option("--dry-run", is_flag=True, help="Plan and report; write nothing.")
+@click.option("--report", "reports", multiple=True, type=click.Path(dir_okay=False),
+              help="Write a report; the extension picks the format: .json .html .csv .md "
+                   "(repeatable).")
+@click.option("--sheet", help="Worksheet to read from a workbook (default: the first).")
+@click.option("--show", type=click.IntRange(min=0), default=40, show_default=True,
+              help="Diff rows to print (all of them go to --report files).")
+@click.option("--prehire-days", type=click.IntRange(min=0), default=14, show_default=True,
+              help="Create pre-hires this many days before their hire date.")
+@click.option("--max-disables", type=click.IntRange(min=0), default=DEFAULTS.max_disables,
+              show_default=True, help="Stop if more users would be disabled or deleted.")
+@click.option("--max-disables-percent", type=click.FloatRange(min=0),
+              default=DEFAULTS.max_disable_percent, show_default=True,
+              help="... or more than this % of the managed users.")
+@click.option("--max-changes", type=click.IntRange(min=0), default=DEFAULTS.max_changes,
+              show_default=True, help="Stop if more existing users would change.")
+@click.option("--max-changes-percent", type=click.FloatRange(min=0),
+              default=DEFAULTS.max_change_percent, show_default=True,
+              help="... or more than this % of the managed users.")
+@click.option("--min-source-percent", type=click.FloatRange(min=0),
+              default=DEFAULTS.min_source_percent, show_default=True,
+              help="Stop if the source has fewer records than this % of the managed users.")
+@click.option("--default-domain", help="What DefaultDomain() gives (default: the domain of "
+                                       "most users' UPNs).")
+@state_option
+@tenant_options
+@handle_errors
+def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...], dry_run: bool,
+                 reports: tuple[str, ...], sheet: str | None, show: int, prehire_days: int,
+                 max_disables: int, max_disables_percent: float, max_changes: int,
+                 max_changes_percent: float, min_source_percent: float,
+                 default_domain: str | None, state_dir: Path | None, **tenant: Any) -> None:
+    """Sync an HR export into Entra ID: plan the difference, then apply it.
+
+    Runs against the tenant configured by AZURE_TENANT_ID, AZURE_CLIENT_ID and a secret or
+    certificate; with none configured, against the local sandbox tenant. Exit code 0 on
+    success (a dry run included), 1 when some records or writes failed, 2 on bad input,
+    3 when a safety threshold stopped the run before any write.
+    """
+    for report in reports:
+        if Path(report).suffix.lower() not in FORMATS_BY_SUFFIX:
+            raise click.BadParameter(f"{report}: use one of "
+                                     + ", ".join(sorted(FORMATS_BY_SUFFIX)),
+                                     param_hint="--report")
+    mapping = load_mapping(mapping_path(mapping_file),
+                           params=dict(parse_pairs(params, "--param")))
+    thresholds = Thresholds(max_disables=max_disables, max_disable_percent=max_disables_percent,
+                            max_changes=max_changes, max_change_percent=max_changes_percent,
+                            min_source_percent=min_source_percent)
+    options = SyncOptions(dry_run=dry_run, thresholds=thresholds, prehire_days=prehire_days,
+                          sheet=sheet, default_domain=default_domain)
+    folder = resolve_state(state_dir)
+    with open_tenant(overrides=_overrides(tenant), state=folder) as connection:
+        if connection.is_sandbox:
+            click.echo(f"note: no tenant configured (AZURE_TENANT_ID ...): using "
+                       f"{connection.label}", err=True)
+        with progress_for_terminal() as bar:
+            result = run_sync(source, mapping, connection.graph, options=options,
+                              tenant=connection.label, runs_folder=folder / "runs",
+                              progress=bar)
+    console().print(sync_terminal(result, limit=show))
+    for report in reports:
+        path = Path(report)
+        try:
+            path.write_text(render(result, FORMATS_BY_SUFFIX[path.suffix.lower()]),
+                            encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the report {path}: {exc.strerror}") from None
+        click.echo(f"report: {path}")
+    click.echo(f"run {result.run_id}: log in {folder / 'runs' / (result.run_id + '.jsonl')}")
+    if result.stopped:
+        sys.exit(EXIT_SAFETY)
+    if result.failed or result.plan.count("error"):
+        sys.exit(EXIT_RECORD_ERRORS)

@@ -1,0 +1,65 @@
+"""What a sync run did: the plan, what happened to each write, and why it stopped. Pure data,
+rendered by ``connector.report.sync`` and written to the provisioning log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from connector.core.plan import Change, Plan
+from connector.errors import Problem
+
+
+@dataclass
+class Outcome:
+    """What Graph said to one planned write."""
+
+    ok: bool
+    user_id: str | None = None
+    error: str | None = None
+    code: str | None = None
+    status: int | None = None
+    request_id: str | None = None
+
+
+@dataclass
+class SyncResult:
+    """One run, dry or not, for reports and the provisioning log.
+
+    ``outcomes`` is keyed by the index of the change in ``plan.changes`` and is empty for a
+    dry run or a stopped one. ``stopped`` holds the safety reasons when a threshold
+    tripped (then nothing was written).
+    """
+
+    run_id: str
+    dry_run: bool
+    source: str
+    mapping: str
+    tenant: str
+    started: dt.datetime
+    plan: Plan
+    finished: dt.datetime | None = None
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    stopped: list[str] = field(default_factory=list)
+    source_warnings: list[Problem] = field(default_factory=list)
+    #: Seconds spent per stage: tenant (reading users), source (read, check, map),
+    #: plan, apply.
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[tuple[Change, Outcome]]:
+        """Writes that Graph refused or that could not be completed."""
+        return [(self.plan.changes[i], o) for i, o in sorted(self.outcomes.items()) if not o.ok]
+
+    @property
+    def status(self) -> Literal["dry-run", "stopped", "failed", "partial", "ok"]:
+        """One word for the run: how a person or a monitor should read it."""
+        if self.stopped:
+            return "stopped"
+        if self.dry_run:
+            return "dry-run"
+        failed = len(self.failed)
+        if failed and failed == len(self.outcomes):
+            return "failed"
+        return "partial" if failed or self.plan.count("error") else "ok"

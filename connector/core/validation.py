@@ -1,0 +1,296 @@
+"""Checks an HR source before anything is mapped or written.
+
+Two kinds of findings:
+
+* **unusable** (exit 2): the file cannot be read, has no records, lacks a required column or
+  repeats a header name. Nothing in it can be trusted to mean what it says.
+* **per record**: errors (empty key, the same key on several rows, a malformed date) make
+  that record unusable, and only that record; warnings (a manager key that names nobody,
+  a self-manager, a country code that is not ISO 3166-1) are worth a look but the record
+  still goes through.
+
+``check_source`` is pure: it takes an opened source (anything shaped like a reader) and a
+``SourceSchema`` and returns every finding. ``connector.run.prepare.validate_file`` does the
+opening, so a broken file becomes a result rather than an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from connector.core.countries import ALPHA2, COMMON_MISTAKES
+from connector.core.records import Record
+from connector.errors import (
+    EXIT_OK,
+    EXIT_RECORD_ERRORS,
+    EXIT_UNUSABLE,
+    Problem,
+)
+
+
+class TableSource(Protocol):
+    """What the checks need of an opened source; every reader has this shape."""
+
+    name: str
+    format: str
+    columns: list[str]
+    header_row: int
+    warnings: list[Problem]
+
+    def records(self) -> Iterator[Record]: ...
+
+
+@dataclass(frozen=True)
+class SourceSchema:
+    """What a source must hold, as far as checking it goes.
+
+    The mapping provides one (its key column, the columns its rules read, its manager
+    column); ``SAMPLE_SCHEMA`` describes the columns of ``sample_data/``.
+    """
+
+    key: str
+    required: tuple[str, ...] = ()
+    manager: str | None = None
+    countries: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns a source must have: the key, the required ones and the manager column."""
+        names = [self.key, *self.required, *([self.manager] if self.manager else [])]
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def expected_columns(self) -> tuple[str, ...]:
+        """Every column the schema names, key first, each once."""
+        names = [self.key, *self.required]
+        names += [n for n in (self.manager, *self.countries, *self.dates) if n]
+        return tuple(dict.fromkeys(names))
+
+
+def schema_from_mapping(
+    *, file: str, key: str, required: Sequence[str], manager: str | None,
+    countries: Sequence[str] = (), dates: Sequence[str] = (),
+) -> SourceSchema:
+    """The schema a mapping implies: its key, the columns its rules read, its manager."""
+    return SourceSchema(key=key, required=tuple(c for c in required if c != key),
+                        manager=manager, countries=tuple(countries), dates=tuple(dates),
+                        description=f"the mapping {file}")
+
+
+SAMPLE_COLUMNS = (
+    "EmployeeID", "FirstName", "LastName", "PreferredFirstName", "JobTitle", "Department",
+    "Division", "CostCenter", "Company", "ManagerID", "Office", "StreetAddress", "City",
+    "State", "PostalCode", "CountryCode", "MobilePhone", "WorkPhone", "HireDate",
+    "TerminationDate", "Status", "WorkerType",
+)  # fmt: skip
+
+SAMPLE_SCHEMA = SourceSchema(
+    key="EmployeeID",
+    required=SAMPLE_COLUMNS,
+    manager="ManagerID",
+    countries=("CountryCode",),
+    dates=("HireDate", "TerminationDate"),
+    description="the sample_data/ export columns",
+)
+
+
+@dataclass
+class ValidationResult:
+    """Everything ``validate`` found in one source."""
+
+    file: str
+    format: str = ""
+    columns: list[str] = field(default_factory=list)
+    header_row: int = 0
+    records: list[Record] = field(default_factory=list)
+    unusable: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Record problems that keep a record from going through."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Findings worth a look that do not stop a record."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def error_rows(self) -> set[int]:
+        """Rows whose records cannot be used."""
+        return {p.row for p in self.errors if p.row is not None}
+
+    @property
+    def verdict(self) -> str:
+        """``unusable``, ``errors`` or ``clean`` (warnings do not change it)."""
+        if self.unusable:
+            return "unusable"
+        return "errors" if self.errors else "clean"
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 1 some records have errors, 2 the source cannot be used."""
+        return {"unusable": EXIT_UNUSABLE, "errors": EXIT_RECORD_ERRORS}.get(
+            self.verdict, EXIT_OK
+        )
+
+
+def check_source(reader: TableSource, schema: SourceSchema) -> ValidationResult:
+    """Every finding about an opened source; reads all its records."""
+    result = ValidationResult(
+        file=reader.name, format=reader.format, columns=list(reader.columns),
+        header_row=reader.header_row,
+    )
+    missing = [name for name in schema.required_columns if name not in reader.columns]
+    if missing:
+        result.unusable.append(Problem(
+            "missing required column(s): " + ", ".join(missing)
+            + _suggest_columns(missing, reader.columns)
+            + (f" (expected by {schema.description})" if schema.description else ""),
+            file=reader.name, row=reader.header_row,
+        ))
+        return result
+    result.records = list(reader.records())
+    result.problems.extend(reader.warnings)
+    if not result.records:
+        result.unusable.append(Problem(
+            "has a header but no records", file=reader.name, row=reader.header_row))
+        return result
+    for record in result.records:
+        for reason in record.problems:
+            result.problems.append(Problem(reason, file=reader.name, row=record.row))
+    result.problems.extend(_key_problems(result.records, schema, reader.name))
+    present = SourceSchema(
+        key=schema.key, countries=tuple(c for c in schema.countries if c in reader.columns),
+        dates=tuple(c for c in schema.dates if c in reader.columns))
+    result.problems.extend(_cell_problems(result.records, present, reader.name))
+    if schema.manager:
+        result.problems.extend(_manager_problems(result.records, schema, reader.name))
+    result.problems.sort(key=lambda p: (p.row or 0, p.severity != "error"))
+    return result
+
+
+def _suggest_columns(missing: Sequence[str], present: Sequence[str]) -> str:
+    by_folded = {name.casefold().replace(" ", "").replace("_", ""): name for name in present}
+    hints = [
+        f"{name!r} is there as {by_folded[folded]!r}"
+        for name in missing
+        if (folded := name.casefold().replace(" ", "").replace("_", "")) in by_folded
+    ]
+    return f" ({'; '.join(hints)}: column names are case-sensitive)" if hints else ""
+
+
+def _key_problems(records: list[Record], schema: SourceSchema, file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    rows_by_key: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        key = record.values[schema.key].strip()
+        if not key:
+            problems.append(Problem("empty key: every record needs a value here",
+                                    file=file, row=record.row, column=schema.key))
+        else:
+            rows_by_key[key].append(record.row)
+    for key, rows in rows_by_key.items():
+        if len(rows) > 1:
+            listed = ", ".join(str(r) for r in rows)
+            for row in rows:
+                problems.append(Problem(
+                    f"key {key!r} is used on {len(rows)} rows ({listed}); none of them "
+                    "can be matched to one user until it is unique",
+                    file=file, row=row, column=schema.key, key=key, rows=tuple(rows)))
+    return problems
+
+
+def _cell_problems(records: list[Record], schema: SourceSchema, file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for record in records:
+        values = record.values
+        key = values[schema.key].strip() or None
+        for column in schema.dates:
+            text = values[column]
+            if text.strip() and not _is_iso_date(text.strip()):
+                problems.append(Problem(f"{text!r} is not a date (expected yyyy-mm-dd)",
+                                        file=file, row=record.row, column=column, key=key))
+        for column in schema.countries:
+            code = values[column]
+            if code.strip() and code.strip() not in ALPHA2:
+                hint = COMMON_MISTAKES.get(code.strip().upper())
+                reason = f"{code!r} is not an ISO 3166-1 alpha-2 country code" + (
+                    f" (did you mean {hint!r}?)" if hint else "")
+                problems.append(Problem(reason, severity="warning", file=file,
+                                        row=record.row, column=column, key=key))
+        for column, text in values.items():
+            if text != text.strip() and text.strip():
+                problems.append(Problem(
+                    f"{text!r} has leading or trailing spaces (kept as they are)",
+                    severity="warning", file=file, row=record.row, column=column, key=key))
+    return problems
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return len(text) == 10 or text[10] in "T "
+
+
+def _manager_problems(records: list[Record], schema: SourceSchema, file: str) -> list[Problem]:
+    """Dangling manager keys, self-managers and manager cycles, as warnings."""
+    assert schema.manager is not None
+    column = schema.manager
+    manager_of: dict[str, str] = {}
+    rows_of: dict[str, int] = {}
+    for record in records:
+        key = record.values[schema.key].strip()
+        if key:
+            manager_of.setdefault(key, record.values[column].strip())
+            rows_of.setdefault(key, record.row)
+    problems: list[Problem] = []
+    for record in records:
+        key = record.values[schema.key].strip()
+        manager = record.values[column].strip()
+        if not manager:
+            continue
+        if manager == key:
+            problems.append(Problem("is their own manager; the manager will not be set",
+                                    severity="warning", file=file, row=record.row,
+                                    column=column, key=key or None))
+        elif manager not in manager_of:
+            problems.append(Problem(
+                f"manager key {manager!r} matches no record in this source; "
+                "the manager will not be set", severity="warning", file=file,
+                row=record.row, column=column, key=key or None))
+    for cycle in find_cycles(manager_of):
+        chain = " -> ".join([*cycle, cycle[0]])
+        problems.append(Problem(
+            f"managers form a loop ({chain}); managers in a loop are not set",
+            severity="warning", file=file, row=rows_of[cycle[0]], column=column,
+            key=cycle[0]))
+    return problems
+
+
+def find_cycles(manager_of: Mapping[str, str]) -> list[list[str]]:
+    """Each loop in the manager graph once (self-managers are reported separately)."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    cycles: list[list[str]] = []
+    for start in manager_of:
+        path: list[str] = []
+        node: str | None = start
+        while node is not None and node in manager_of and state.get(node) is None:
+            state[node] = 1
+            path.append(node)
+            nxt = manager_of[node]
+            node = nxt if nxt and nxt != node else None
+        if node is not None and state.get(node) == 1 and node in path:
+            cycles.append(path[path.index(node):])
+        for visited in path:
+            state[visited] = 2
+    return cycles

@@ -1,0 +1,120 @@
+"""The ``bamboohr`` preset: employees from BambooHR's REST API (peers-and-hr-data.md §3.1).
+
+Settings
+--------
+====================  ==========  =======================================================
+``company_domain``    required    the company's BambooHR subdomain (``acme`` for
+                                  acme.bamboohr.com); not needed when ``base_url`` is set
+``api_key``           required    secret: ``{env: NAME}`` or ``{file: PATH}``; sent as HTTP
+                                  basic user name with the password ``x``
+``mode``              report      ``report``: a custom report (``POST /reports/custom``)
+                                  with ``fields``; ``directory``: ``GET
+                                  /employees/directory`` (the company's directory fields,
+                                  which have **no supervisor, status or hire date**)
+``fields``            see below   report fields, BambooHR field names
+``only_current``      true        sent as ``onlyCurrent``
+``title``             hr-connector  the report's title (BambooHR requires one)
+``base_url``          see below   ``https://api.bamboohr.com/api/gateway.php/{company}/v1``
+                                  by default; set it for a proxy or a local fake
+====================  ==========  =======================================================
+
+plus ``timeout``, ``max_attempts``, ``max_wait_seconds`` and ``name`` (every preset).
+
+Default ``fields`` (the sync tools' list, §3.1): ``employeeNumber, firstName, lastName,
+preferredName, workEmail, jobTitle, department, division, location, status,
+employmentHistoryStatus, hireDate, terminationDate, supervisorEId, supervisorEmail,
+lastChanged``. A report always carries ``id``, BambooHR's employee id, and
+``supervisorEId`` is the supervisor's ``id``: ``mappings/bamboohr.yaml`` keys on ``id``
+and takes the manager from ``supervisorEId``.
+
+Columns are BambooHR's field names, values as text (rules in :mod:`connector.readers.apis.generic`):
+ids are text (``"4"``), ``status`` is ``Active`` or ``Inactive``, and an unset date,
+which BambooHR writes as ``0000-00-00``, reads as empty. A requested field that the report
+does not return (a misspelt name, or one hidden from the key's user) is a warning.
+
+Neither endpoint pages. Throttling was answered 503 until 2026-09-16 and 429 with
+``Retry-After`` since; both are retried, honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from connector.readers.apis.auth import BasicAuth, Secret
+from connector.readers.apis.generic import ApiReader, HttpSession, redact_url
+from connector.readers.apis.paging import PageRequest
+from connector.readers.apis.presets import ApiContext, Connection, Settings
+
+DEFAULT_BASE = "https://api.bamboohr.com/api/gateway.php/{company}/v1"
+SYNC_FIELDS = ["employeeNumber", "firstName", "lastName", "preferredName", "workEmail",
+               "jobTitle", "department", "division", "location", "status",
+               "employmentHistoryStatus", "hireDate", "terminationDate", "supervisorEId",
+               "supervisorEmail", "lastChanged"]
+_DOMAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*$")
+_UNSET_DATE = "0000-00-00"
+
+
+def open_bamboohr(settings: Settings, context: ApiContext) -> ApiReader:
+    """Read BambooHR's employees (``open_api_source("bamboohr", ...)``)."""
+    company = settings.text("company_domain")
+    base = settings.text("base_url")
+    if base is None:
+        if company is None:
+            raise settings.error("company_domain", "is required (or set base_url)")
+        if not _DOMAIN.match(company):
+            raise settings.error("company_domain", "must be the subdomain alone, like acme")
+        base = DEFAULT_BASE.format(company=company)
+    base = base.rstrip("/")
+    api_key = settings.secret("api_key")
+    mode = settings.choice("mode", ("report", "directory"), "report")
+    fields = settings.text_list("fields", SYNC_FIELDS)
+    only_current = "true" if settings.boolean("only_current", True) else "false"
+    title = settings.text("title", "hr-connector")
+    connection = Connection.read(settings, context,
+                                 f"bamboohr ({company or redact_url(base)})")
+    auth = BasicAuth(api_key, Secret("x"))
+
+    def fetch(session: HttpSession, notes: list[str]) -> Iterable[Any]:
+        if mode == "directory":
+            request = PageRequest(f"{base}/employees/directory",
+                                  (("onlyCurrent", only_current),))
+            document = session.json(session.send("GET", request))
+        else:
+            request = PageRequest(f"{base}/reports/custom",
+                                  (("format", "JSON"), ("onlyCurrent", only_current)))
+            document = session.json(session.send("POST", request,
+                                                 body={"title": title, "fields": fields}))
+            notes.extend(_missing_fields(document, fields))
+        employees = document.get("employees") if isinstance(document, dict) else None
+        if not isinstance(employees, list):
+            raise session.fail(f"BambooHR's answer to {request.describe()} has no "
+                               "'employees' list")
+        return [_clean(e) if isinstance(e, dict) else e for e in employees]
+
+    hints = {401: "BambooHR refused the API key",
+             403: ("the directory is not shared with the API key's user; use mode: report"
+                   if mode == "directory" else
+                   "the API key's user may not run custom reports"),
+             404: ("BambooHR answers 404 for an empty directory, or company_domain is wrong"
+                   if mode == "directory" else "check company_domain (or base_url)")}
+    return connection.read_all(settings, context, auth=auth, fetch=fetch, hints=hints)
+
+
+def _clean(employee: dict[str, Any]) -> dict[str, Any]:
+    """An employee with BambooHR's unset dates as null (ids become text when flattened)."""
+    return {k: None if v == _UNSET_DATE else v for k, v in employee.items()}
+
+
+def _missing_fields(document: Any, fields: list[str]) -> list[str]:
+    """A note naming requested fields the report's ``fields`` list lacks."""
+    listed = document.get("fields") if isinstance(document, dict) else None
+    if not isinstance(listed, list):
+        return []
+    returned = {str(f.get("id")) for f in listed if isinstance(f, dict)}
+    missing = [f for f in fields if f not in returned]
+    if not missing:
+        return []
+    return ["BambooHR's report did not return field(s) " + ", ".join(missing)
+            + " (misspelt, or hidden from the API key's user)"]

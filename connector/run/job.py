@@ -1,0 +1,196 @@
+"""One whole run from the configuration file: what cron, systemd and the drop folder run.
+
+``run_job`` takes the single-instance lock, loads the mapping, opens the tenant (or the
+sandbox), reads the source the configuration names (a file, each new file of a drop
+folder in arrival order, or an HR API), syncs, writes the configured reports, logs one
+line per event, and prunes old history. It returns the exit code of the worst outcome:
+0 ok, 1 some records or writes failed (or a dropped file was rejected), 3 a safety
+threshold stopped a sync.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from connector.config import Config, FolderSource
+from connector.core.plan.safety import Thresholds
+from connector.core.results import SyncResult
+from connector.errors import (
+    EXIT_OK,
+    EXIT_RECORD_ERRORS,
+    EXIT_SAFETY,
+    ConfigError,
+    SourceError,
+)
+from connector.graph import GraphClient
+from connector.mapping import CompiledMapping, load_mapping
+from connector.report.sync import render
+from connector.run.dropfolder import Candidate, DropFolder
+from connector.run.history import prune_history, state_dir
+from connector.run.lock import RunLock
+from connector.run.logs import log
+from connector.run.prepare import Source
+from connector.run.sync import Progress, SyncOptions, run_sync
+from connector.run.tenant import open_tenant
+
+OnResult = Callable[[SyncResult], None]
+
+
+def options_from(config: Config, *, dry_run: bool | None = None) -> SyncOptions:
+    """The sync options a configuration's policies describe."""
+    p = config.policies
+    return SyncOptions(
+        dry_run=p.dry_run if dry_run is None else dry_run,
+        thresholds=Thresholds(max_disables=p.max_disables,
+                              max_disable_percent=p.max_disables_percent,
+                              max_changes=p.max_changes,
+                              max_change_percent=p.max_changes_percent,
+                              min_source_percent=p.min_source_percent),
+        prehire_days=p.prehire_days, sheet=config.source.sheet if config.source else None,
+        default_domain=p.default_domain)
+
+
+def write_reports(result: SyncResult, formats: Iterable[str], folder: Path) -> dict[str, str]:
+    """Write the run's reports as ``<folder>/<run id>.<format>``; returns them by format."""
+    rendered: dict[str, str] = {fmt: render(result, fmt) for fmt in formats}
+    folder.mkdir(parents=True, exist_ok=True)
+    for fmt, text in rendered.items():
+        path = folder / f"{result.run_id}.{fmt}"
+        path.write_text(text, encoding="utf-8")
+        log("report written", run_id=result.run_id, path=str(path))
+    return rendered
+
+
+def reports_folder(config: Config, state: Path) -> Path:
+    """Where a configuration's reports go (default ``<state>/reports``)."""
+    return config.paths.reports or state / "reports"
+
+
+def exit_code(result: SyncResult) -> int:
+    """The sync command's exit code for one result."""
+    if result.stopped:
+        return EXIT_SAFETY
+    if result.failed or result.plan.count("error"):
+        return EXIT_RECORD_ERRORS
+    return EXIT_OK
+
+
+def run_job(
+    config: Config, *, dry_run: bool | None = None, on_result: OnResult | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Run the configured job once; returns the exit code (see the module docstring)."""
+    if config.source is None:
+        raise ConfigError(f"{config.file} has no source: section (a file, folder or api)")
+    state = config.paths.state or state_dir()
+    reports = reports_folder(config, state)
+    with RunLock(state):
+        mapping = load_mapping(config.mapping, params=config.parameters)
+        if config.policies.partial_feed is not None:
+            mapping = dataclasses.replace(mapping, partial=config.policies.partial_feed)
+        options = options_from(config, dry_run=dry_run)
+        overrides = config.tenant.settings_overrides() if config.tenant else None
+        with open_tenant(overrides=overrides, state=state) as tenant:
+            log("run started", tenant=tenant.label, mapping=str(config.mapping),
+                dry_run=options.dry_run)
+            job = _Job(mapping, tenant.graph, tenant.label, options, state, reports, config,
+                       on_result, progress)
+            source = config.source
+            if source.folder is not None:
+                code = job.drop_folder(source.folder)
+            elif source.api is not None:
+                from connector.readers.apis.presets import open_api_source
+
+                code = job.one(open_api_source(source.api.preset, source.api.settings))
+            else:
+                assert source.file is not None
+                code = job.one(source.file)
+        removed = prune_history([state / "runs", reports], days=config.retention.runs_days)
+        if removed:
+            log("history pruned", files=removed, older_than_days=config.retention.runs_days)
+    return code
+
+
+@dataclasses.dataclass
+class _Job:
+    mapping: CompiledMapping
+    graph: GraphClient
+    tenant: str
+    options: SyncOptions
+    state: Path
+    reports: Path
+    config: Config
+    on_result: OnResult | None
+    progress: Progress | None = None
+
+    def sync(self, source: Source) -> SyncResult:
+        result = run_sync(source, self.mapping, self.graph, options=self.options,
+                          tenant=self.tenant, runs_folder=self.state / "runs",
+                          progress=self.progress)
+        summary = {k: v for k, v in result.plan.summary.items() if v}
+        log("run finished", level=logging.WARNING if exit_code(result) else logging.INFO,
+            run_id=result.run_id, status=result.status, source=result.source,
+            failed=len(result.failed), **summary)
+        for reason in result.stopped:
+            log("safety stop", level=logging.ERROR, run_id=result.run_id, reason=reason)
+        if self.on_result:
+            self.on_result(result)
+        return result
+
+    def write_reports(self, result: SyncResult) -> dict[str, str]:
+        return write_reports(result, self.config.reports, self.reports)
+
+    def one(self, source: Source) -> int:
+        try:
+            result = self.sync(source)
+        except SourceError as exc:
+            log("source unusable", level=logging.ERROR, reason=exc.detailed())
+            raise
+        self.write_reports(result)
+        return exit_code(result)
+
+    def drop_folder(self, source: FolderSource) -> int:
+        folder = DropFolder.from_config(source)
+        # One look, and one more after stable_seconds for files still being written: a
+        # cron run is short-lived, so it cannot wait for the next call to see them again.
+        candidates = folder.pending(wait=True)
+        for name, reason in folder.skipped():
+            log("file skipped", file=name, reason=reason)
+        if not candidates:
+            log("drop folder: nothing new", folder=str(folder.folder))
+        worst = EXIT_OK
+        for candidate in candidates:
+            code = self._dropped(folder, candidate)
+            worst = max(worst, code)
+        return worst
+
+    def _dropped(self, folder: DropFolder, candidate: Candidate) -> int:
+        name = candidate.name
+        if candidate.duplicate_of is not None:
+            # The same content was applied before: not applied again (it could undo newer
+            # changes); it goes to processed/ with a report naming the earlier run.
+            earlier = candidate.duplicate_of
+            log("file is a duplicate", file=name, of=earlier.name, run_id=earlier.run_id)
+            if not self.options.dry_run:
+                folder.finish(candidate, ok=True, run_id=earlier.run_id)
+            return EXIT_OK
+        log("file picked up", file=name, size=candidate.size)
+        try:
+            result = self.sync(candidate.path)
+        except SourceError as exc:
+            log("file rejected", level=logging.ERROR, file=name, reason=exc.detailed())
+            if not self.options.dry_run:
+                folder.finish(candidate, ok=False, run_id="unusable", reports={
+                    "json": json.dumps({"file": name, "error": exc.detailed()}, indent=2)})
+            return EXIT_RECORD_ERRORS
+        rendered = self.write_reports(result)
+        code = exit_code(result)
+        if not self.options.dry_run:
+            moved = folder.finish(candidate, ok=code != EXIT_SAFETY, run_id=result.run_id,
+                                  reports=rendered)
+            log("file done", file=name, moved_to=str(moved), run_id=result.run_id)
+        return code

@@ -1,0 +1,185 @@
+"""The main job: read the HR source, map it, read the tenant, plan, check, apply, log.
+
+``run_sync`` holds no rules of its own; it calls the stages in order:
+
+1. read the tenant's users (the attributes the mapping owns, plus their managers);
+2. read, check and map the source (create-only rules wait for step 4);
+3. match records to users;
+4. run create-only rules (UPN, mailNickname) for records that become new users, with
+   ``SelectUniqueValue`` checked against the tenant and the run's other creates;
+5. plan (pure), check the safety thresholds, and apply unless it is a dry run or a
+   threshold tripped; every operation goes to the provisioning log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from connector.core import clock
+from connector.core.plan import Change, Plan, Policy, build_plan, match_users
+from connector.core.plan.compare import GraphValues
+from connector.core.plan.safety import Thresholds, check_safety
+from connector.core.results import Outcome, SyncResult
+from connector.graph import GraphClient
+from connector.mapping import CompiledMapping, StubDirectory
+from connector.mapping.scoping import any_holds
+from connector.report.sync import sync_dict
+from connector.run.apply import apply_plan
+from connector.run.history import ProvisioningLog, new_run_id, save_report
+from connector.run.prepare import Source, prepare, source_name
+
+
+class Progress(Protocol):
+    """Where a run reports what it is doing (a terminal progress bar, or nothing)."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """A new stage starts; ``total`` steps when known."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Steps of the current stage are done."""
+
+
+class NoProgress:
+    """Progress that shows nothing (cron, tests)."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """Nothing to show."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Nothing to show."""
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """What a run may do: dry run, thresholds, pre-hire window, where to log."""
+
+    dry_run: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    prehire_days: int = 14
+    sheet: str | None = None
+    default_domain: str | None = None
+
+
+def tenant_directory(
+    users: Iterable[Mapping[str, Any]], default_domain: str | None
+) -> StubDirectory:
+    """What SelectUniqueValue and DefaultDomain ask of the tenant, answered from the users
+    read at the start of the run (their UPNs and mail addresses are taken) plus the values
+    this run hands out. The default domain is the one configured, else the domain most
+    users' UPNs use (custom domains before *.onmicrosoft.com)."""
+    taken: set[str] = set()
+    domains: Counter[str] = Counter()
+    for user in users:
+        for name in ("userPrincipalName", "mail"):
+            value = user.get(name)
+            if isinstance(value, str) and value:
+                taken.add(value)
+        upn = user.get("userPrincipalName")
+        if isinstance(upn, str) and "@" in upn:
+            domains[upn.rsplit("@", 1)[1].lower()] += 1
+    custom = [d for d, _ in domains.most_common() if not d.endswith(".onmicrosoft.com")]
+    domain = default_domain or (custom[0] if custom else
+                                next(iter(domains), "contoso.onmicrosoft.com"))
+    return StubDirectory(domain=domain, taken=taken)
+
+
+def owned_properties(mapping: CompiledMapping) -> list[str]:
+    """The top-level Graph properties the mapping writes or its managed set reads (what
+    the tenant read selects)."""
+    names = set(mapping.rules) | {c.attribute for f in mapping.managed for c in f.clauses}
+    return sorted({name.partition(".")[0] for name in names})
+
+
+def managed_by(
+    mapping: CompiledMapping, today: dt.date
+) -> Callable[[Mapping[str, Any]], bool] | None:
+    """The mapping's ``managed:`` filters as a test on a Graph user (None: the default)."""
+    if not mapping.managed:
+        return None
+    filters = mapping.managed
+
+    def manages(user: Mapping[str, Any]) -> bool:
+        return any_holds(filters, GraphValues(user), today)
+
+    return manages
+
+
+def plan_sync(
+    source: Source, mapping: CompiledMapping, graph: GraphClient, *,
+    options: SyncOptions, now: dt.datetime, timings: dict[str, float] | None = None,
+    progress: Progress | None = None,
+) -> tuple[Plan, list[Any]]:
+    """Everything up to the plan: no write happens here (this is the dry run)."""
+    clock = time.perf_counter
+    timings = {} if timings is None else timings
+    progress = progress or NoProgress()
+    progress.stage("reading the tenant's users")
+    started = clock()
+    current = graph.list_users(owned_properties(mapping))
+    timings["tenant"] = clock() - started
+    progress.stage("reading, checking and mapping the source")
+    started = clock()
+    directory = tenant_directory(current, options.default_domain)
+    prepared = prepare(source, mapping, now=now, directory=directory, sheet=options.sheet,
+                       create_rules=False, check_managers=False)
+    matches, problems = match_users(prepared.mapped, current, mapping.matching)
+    records = {record.row: record for record in prepared.validation.records}
+    for mapped in prepared.mapped:
+        if (mapped.status == "mapped" and not mapped.leaver and mapped.row not in matches
+                and mapped.row not in problems):
+            mapping.finish_create(records[mapped.row], mapped, prepared.context)
+    timings["source"] = clock() - started
+    progress.stage("planning")
+    started = clock()
+    policy = Policy(matching=mapping.matching, full_export=not mapping.partial,
+                    prehire_days=options.prehire_days,
+                    delete_after_days=mapping.delete_after_days,
+                    managed=managed_by(mapping, now.date()))
+    plan = build_plan(prepared.mapped, current, matches, policy=policy, now=now,
+                      match_problems=problems)
+    timings["plan"] = clock() - started
+    return plan, prepared.validation.warnings
+
+
+def run_sync(
+    source: Source, mapping: CompiledMapping, graph: GraphClient, *,
+    options: SyncOptions, tenant: str, runs_folder: Path,
+    now: dt.datetime | None = None, run_id: str | None = None,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """One whole run, logged under ``runs_folder``; nothing is written on a dry run or
+    when a safety threshold trips."""
+    started = now or clock.now()
+    run_id = run_id or new_run_id(started)
+    timings: dict[str, float] = {}
+    progress = progress or NoProgress()
+    plan, warnings = plan_sync(source, mapping, graph, options=options, now=started,
+                               timings=timings, progress=progress)
+    result = SyncResult(run_id=run_id, dry_run=options.dry_run, source=source_name(source),
+                        mapping=mapping.file, tenant=tenant, started=started, plan=plan,
+                        source_warnings=list(warnings), timings=timings)
+    result.stopped = check_safety(plan, options.thresholds)
+    with ProvisioningLog(runs_folder, run_id) as log:
+        if options.dry_run or result.stopped or not plan.writes:
+            for change in plan.writes:
+                log.write(change, None, dry_run=options.dry_run)
+        else:
+            applying = time.perf_counter()
+            progress.stage("applying", total=len(plan.writes))
+
+            def done(_: int, change: Change, outcome: Outcome) -> None:
+                log.write(change, outcome, dry_run=False)
+                progress.advance()
+
+            result.outcomes = apply_plan(plan, graph, matching=mapping.matching[0],
+                                         on_outcome=done)
+            timings["apply"] = time.perf_counter() - applying
+    result.finished = clock.now()
+    save_report(runs_folder, run_id, sync_dict(result))
+    return result
