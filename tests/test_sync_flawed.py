@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from connector.cli.main import main
 from connector.config import load_config
 from connector.report.sync import sync_dict
 from connector.run.job import options_from, run_job
@@ -58,6 +60,10 @@ def test_a_blank_key_and_a_mistyped_key_disable_nobody(state: Path, tmp_path: Pa
     after = users(state)
     assert all(after[k]["accountEnabled"] for k in (a, b, c))
     assert after == before  # nothing else was written either
+    listed = CliRunner().invoke(main, ["runs"], env={"COLUMNS": "200"}).output
+    assert "Held" in listed and f"{report['run_id']}" in listed
+    row = next(line for line in listed.splitlines() if report["run_id"] in line)
+    assert row.split("│")[-3].strip() == "3"  # the Held column, before Source
 
     # The operator may allow absence disables for one run; C stays left alone.
     code, report, _ = sync(tmp_path, source, "--allow-absent-disables")
