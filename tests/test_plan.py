@@ -113,7 +113,10 @@ def test_a_record_in_error_leaves_its_user_alone() -> None:
     bad = MappedRecord(row=2, key="2", status="error",
                        errors=[Problem("key '2' is used on 2 rows", row=2, key="2")])
     plan = plan_for([desired(3, "1"), bad], [user("a", "1"), user("b", "2")])
-    assert actions(plan) == [("unchanged", "1"), ("error", "2")]
+    assert actions(plan) == [("unchanged", "1"), ("error", "2"), ("held", "2")]
+    held = plan.changes[2]
+    assert (held.user_id, held.held, held.attributes) == ("b", None, {})
+    assert "key 2 is on row 2 with errors" in (held.reason or "")
     assert plan.writes == []
 
 

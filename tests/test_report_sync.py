@@ -83,6 +83,11 @@ def make_plan() -> Plan:
         Change(action="disable", key="E108", user_id="u-108", upn=f"{SCRIPT}@contoso.com",
                attributes={"accountEnabled": (True, False)},
                reason="not in the HR export (a full export)"),
+        Change(action="held", key="E109", user_id="u-109", upn="held.back@contoso.com",
+               held="disable", attributes={"accountEnabled": (True, False)},
+               reason="not in the HR export (a full export); held: row 9 with no usable key "
+                      "(blank or repeated) could be this person, so nobody is disabled for "
+                      "being missing (--allow-absent-disables allows it for one run)"),
         Change(action="manager", key="E100", row=2, upn="zoe.obrien@contoso.com",
                manager_key="E101", manager_id="u-101", attributes={"manager": (None, "E101")}),
         Change(action="manager", key="E101", row=3, user_id="u-101",
@@ -147,10 +152,10 @@ def check_golden(name: str, text: str) -> None:
 def test_summary_has_every_count_as_an_int(result: SyncResult) -> None:
     summary = sync_dict(result)["summary"]
     for name in ("create", "update", "disable", "enable", "manager", "unchanged", "skipped",
-                 "error", "delete", "failed", "written"):
+                 "error", "delete", "held", "failed", "written"):
         assert type(summary[name]) is int, name
     assert summary == {"create": 1, "update": 1, "disable": 2, "enable": 1, "delete": 1,
-                       "manager": 2, "unchanged": 1, "skipped": 1, "error": 1,
+                       "manager": 2, "unchanged": 1, "skipped": 1, "error": 1, "held": 1,
                        "written": 7, "failed": 1}
 
 
@@ -171,7 +176,7 @@ def test_changes_list_every_change_but_unchanged(result: SyncResult) -> None:
     changes = sync_dict(result)["changes"]
     assert [c["action"] for c in changes] == [
         "create", "update", "disable", "enable", "delete", "skipped", "error", "disable",
-        "manager", "manager"]
+        "held", "manager", "manager"]
     assert "E105" not in {c["employeeId"] for c in changes}
     for item in changes:
         assert {"action", "employeeId", "userPrincipalName", "attributes", "row", "reason",
@@ -181,7 +186,7 @@ def test_changes_list_every_change_but_unchanged(result: SyncResult) -> None:
 
 
 def test_change_items_carry_values_as_graph_stores_them(result: SyncResult) -> None:
-    create, update, *_, skipped, error, _, manager, clear = sync_dict(result)["changes"]
+    create, update, *_, skipped, error, _, held, manager, clear = sync_dict(result)["changes"]
     assert create["attributes"]["accountEnabled"] == {"old": None, "new": True}
     assert create["attributes"]["businessPhones"]["new"] == ["+44 20 7946 0000",
                                                             "+44 20 7946 0001"]
@@ -199,6 +204,9 @@ def test_change_items_carry_values_as_graph_stores_them(result: SyncResult) -> N
     assert manager["attributes"] == {"manager": {"old": None, "new": "E101"}}
     assert (manager["managerKey"], manager["managerId"]) == ("E101", "u-101")
     assert clear["attributes"] == {"manager": {"old": "E199", "new": None}}
+    assert (held["heldAction"], held["outcome"]) == ("disable", None)
+    assert held["attributes"] == {"accountEnabled": {"old": True, "new": False}}
+    assert "heldAction" not in manager and "managerKey" not in held
 
 
 def test_errors_are_plan_errors_then_failed_writes(result: SyncResult) -> None:
@@ -299,9 +307,9 @@ def test_html_shows_diffs_filters_and_problems(result: SyncResult) -> None:
     assert '<del>Main St\nFloor 2</del> <span class="arrow">→</span> <ins class="empty">' in page
     assert '<form id="filters" hidden>' in page  # without JS: no filters, every row shown
     assert ' hidden' not in page.split('<table id="changes">')[1].split("</table>")[0]
-    assert page.count('<tr class="a-') == 10
+    assert page.count('<tr class="a-') == 11
     for action in ("create", "update", "disable", "enable", "delete", "manager", "skipped",
-                   "error"):
+                   "error", "held"):
         assert f'<input type="checkbox" value="{action}" checked>' in page
     assert 'id="search"' in page
     assert "request-id 7f1c2d3e-0000-4000-8000-000000000001" in page
@@ -369,7 +377,7 @@ def test_csv_cells_never_start_a_formula(text: str) -> None:
     result = make_result()
     result.plan.changes[1].attributes["jobTitle"] = (text, "@" + text)
     rows = list(csv.reader(io.StringIO(sync_csv(result), newline="")))
-    assert len(rows) == 22  # the header and 21; a CR or LF in a value stays inside its cell
+    assert len(rows) == 23  # the header and 22; a CR or LF in a value stays inside its cell
     for row in rows:
         assert all(not cell or cell[0] not in "=+-@\t\r" for cell in row)
 
@@ -408,7 +416,8 @@ def test_markdown_sections(result: SyncResult) -> None:
     text = sync_markdown(result)
     for heading in ("## Summary", "## Create (1)", "## Update (1)", "## Disable (2)",
                     "## Enable (1)", "## Delete (1)", "## Manager changes (2)",
-                    "## Skipped records (1)", "## Records in error (1)", "## Errors (2)",
+                    "## Skipped records (1)", "## Records in error (1)",
+                    "## Held back by rows with errors (not written) (1)", "## Errors (2)",
                     "## Warnings (2)"):
         assert heading in text
     assert "## Unchanged" not in text
@@ -420,7 +429,8 @@ def test_markdown_sections(result: SyncResult) -> None:
 def test_terminal_headline_counts_and_diff(result: SyncResult) -> None:
     text = terminal_text(result)
     # The verdict comes last, where a terminal or `tail` shows it.
-    assert text.splitlines()[-1] == "Applied: 7 writes succeeded, 1 failed, 1 record in error"
+    assert text.splitlines()[-1] == ("Applied: 7 writes succeeded, 1 failed, 1 record in "
+                                     "error, 1 change held back by rows with errors")
     assert "create" in text and "unchanged" in text
     assert "Sales → =SUM(A1:A9)" in text
     assert "<script>alert(1)</scri" in text  # a terminal shows text as text, unescaped
@@ -433,7 +443,7 @@ def test_terminal_respects_the_limit(result: SyncResult) -> None:
     text = terminal_text(result, limit=5)
     assert "jobTitle" in text  # rows 1-5: the create
     assert "Sales" not in text  # the update comes later
-    assert "… 16 more rows not shown" in text
+    assert "… 17 more rows not shown" in text
 
 
 def test_terminal_does_not_read_data_as_markup(result: SyncResult) -> None:
@@ -455,9 +465,11 @@ def test_dry_run_says_so_everywhere() -> None:
     assert "Dry run: nothing was written" in texts["html"]
     assert '<p class="dry">' in texts["html"]
     assert texts["md"].count("Dry run: nothing was written") == 1
-    assert texts["terminal"].rstrip().endswith("Dry run: nothing was written")
+    assert texts["terminal"].rstrip().endswith(
+        "Dry run: nothing was written; 1 change held back by rows with errors")
     rows = csv_rows(texts["csv"])
-    assert rows and all(r["outcome"] == "dry run, not written" for r in rows)
+    assert rows and all(r["outcome"] == ("held; " if r["action"] == "held" else "")
+                        + "dry run, not written" for r in rows)
     assert "Failed writes" not in texts["html"]
 
 

@@ -25,7 +25,7 @@ def runs_group(ctx: click.Context, limit: int, state_dir: Path | None) -> None:
         return
     table = Table(title=f"runs in {resolve_state(state_dir) / 'runs'}", title_justify="left")
     for name in ("Run", "Started", "Kind", "Status", "Create", "Update", "Disable", "Enable",
-                 "Manager", "Error", "Source"):
+                 "Manager", "Error", "Held", "Source"):
         table.add_column(name, no_wrap=name not in ("Source",))
     for report in islice(list_runs(resolve_state(state_dir) / "runs"), limit):
         summary = report.get("summary", {})
@@ -33,7 +33,8 @@ def runs_group(ctx: click.Context, limit: int, state_dir: Path | None) -> None:
                       "dry run" if report.get("dry_run") else "applied",
                       str(report.get("status")),
                       *(str(summary.get(k, 0)) for k in ("create", "update", "disable",
-                                                         "enable", "manager", "error")),
+                                                         "enable", "manager", "error",
+                                                         "held")),
                       str(report.get("source")))
     console().print(table)
 

@@ -89,6 +89,9 @@ def _overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
 @click.option("--min-source-percent", type=click.FloatRange(min=0),
               default=DEFAULTS.min_source_percent, show_default=True,
               help="Stop if the source has fewer records than this % of the managed users.")
+@click.option("--allow-absent-disables", is_flag=True,
+              help="Disable users missing from the export even though some row has no "
+                   "usable key (blank or repeated); by default those disables are held.")
 @click.option("--default-domain", help="What DefaultDomain() gives (default: the domain of "
                                        "most users' UPNs).")
 @state_option
@@ -98,7 +101,8 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
                  reports: tuple[str, ...], sheet: str | None, show: int, prehire_days: int,
                  max_disables: int, max_disables_percent: float, max_changes: int,
                  max_changes_percent: float, min_source_percent: float,
-                 default_domain: str | None, state_dir: Path | None, **tenant: Any) -> None:
+                 allow_absent_disables: bool, default_domain: str | None,
+                 state_dir: Path | None, **tenant: Any) -> None:
     """Sync an HR export into Entra ID: plan the difference, then apply it.
 
     Runs against the tenant configured by AZURE_TENANT_ID, AZURE_CLIENT_ID and a secret or
@@ -117,7 +121,8 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
                             max_changes=max_changes, max_change_percent=max_changes_percent,
                             min_source_percent=min_source_percent)
     options = SyncOptions(dry_run=dry_run, thresholds=thresholds, prehire_days=prehire_days,
-                          sheet=sheet, default_domain=default_domain)
+                          sheet=sheet, default_domain=default_domain,
+                          allow_absent_disables=allow_absent_disables)
     folder = resolve_state(state_dir)
     with open_tenant(overrides=_overrides(tenant), state=folder) as connection:
         if connection.is_sandbox:

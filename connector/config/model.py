@@ -153,6 +153,9 @@ class Policies(_Strict):
     max_changes_percent: float = Field(default=30.0, ge=0)
     min_source_percent: float = Field(default=50.0, ge=0)
     default_domain: str | None = None
+    allow_absent_disables: bool = Field(
+        default=False, description="disable users missing from a full export even while a "
+                                   "row has no usable key (blank or repeated)")
 
 
 class Paths(_Strict):

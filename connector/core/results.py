@@ -62,4 +62,6 @@ class SyncResult:
         failed = len(self.failed)
         if failed and failed == len(self.outcomes):
             return "failed"
-        return "partial" if failed or self.plan.count("error") else "ok"
+        # Held changes come with rows in error; either way the run did not do everything.
+        held = self.plan.count("held")
+        return "partial" if failed or self.plan.count("error") or held else "ok"

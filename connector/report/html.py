@@ -24,7 +24,7 @@ from typing import Any
 TILES: tuple[tuple[str, str], ...] = (
     ("create", "Create"), ("update", "Update"), ("disable", "Disable"), ("enable", "Enable"),
     ("delete", "Delete"), ("manager", "Manager"), ("unchanged", "Unchanged"),
-    ("skipped", "Skipped"), ("error", "Error"), ("failed", "Failed writes"))
+    ("skipped", "Skipped"), ("error", "Error"), ("held", "Held"), ("failed", "Failed writes"))
 
 
 def value_text(value: Any) -> str:
@@ -49,10 +49,12 @@ def plural(count: int, word: str) -> str:
 def headline(report: Mapping[str, Any]) -> str:
     """One line saying what the run did: dry run, stopped, or applied and how it went."""
     summary = report["summary"]
+    # Reports written before held changes existed have no such count.
+    held = f"{plural(summary.get('held', 0), 'change')} held back by rows with errors"
     if report["dry_run"]:
         if report["stopped"]:
             return "Dry run, STOPPED by the safety checks: a real run would write nothing"
-        return "Dry run: nothing was written"
+        return "Dry run: nothing was written" + (f"; {held}" if summary.get("held") else "")
     if report["stopped"]:
         return "STOPPED by the safety checks: nothing was written"
     if report["status"] == "failed":
@@ -65,6 +67,8 @@ def headline(report: Mapping[str, Any]) -> str:
         parts.append(f"{summary['failed']} failed")
     if summary["error"]:
         parts.append(f"{plural(summary['error'], 'record')} in error")
+    if summary.get("held"):
+        parts.append(held)
     return ", ".join(parts)
 
 
@@ -119,6 +123,7 @@ border-radius:6px;padding:6px 12px;min-width:104px}
 .a-create{border-left-color:#1f9d55}.a-update{border-left-color:#2f6fdb}
 .a-disable{border-left-color:#e07b00}.a-enable{border-left-color:#0f9aa0}
 .a-delete,.a-error,.a-failed{border-left-color:#c81e1e}.a-manager{border-left-color:#7c4dce}
+.a-held{border-left-color:#d4a100}
 #filters{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center;margin:8px 0}
 #filters[hidden]{display:none}
 #filters input[type=search]{padding:4px 8px;min-width:260px;border:1px solid var(--line);

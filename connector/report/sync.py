@@ -4,8 +4,8 @@ Every format is rendered from one dict, ``sync_dict(result)`` (the JSON report),
 formats cannot disagree. The JSON report is a contract other tools rely on:
 
 * ``summary``: integer counts for every plan action (``create``, ``update``, ``disable``,
-  ``enable``, ``delete``, ``manager``, ``unchanged``, ``skipped``, ``error``), plus
-  ``written`` (writes Graph accepted) and ``failed`` (writes it refused).
+  ``enable``, ``delete``, ``manager``, ``unchanged``, ``skipped``, ``error``, ``held``),
+  plus ``written`` (writes Graph accepted) and ``failed`` (writes it refused).
 * ``changes``: every change except ``unchanged`` (those users are only counted), in plan
   order, manager changes last. ``skipped`` and ``error`` records are listed with their
   reason so nothing is dropped silently. Each item: ``action``, ``employeeId`` (the HR
@@ -13,8 +13,11 @@ formats cannot disagree. The JSON report is a contract other tools rely on:
   a create the id Graph gave it), ``reason``, ``attributes`` (name -> ``{"old", "new"}``
   as Graph stores them; a manager change has the attribute ``manager``, naming users by
   their HR key), ``outcome`` (``{"ok", "error", "code", "status", "requestId"}``, null
-  when nothing was written: a dry run, a stopped run, a record that is not a write), and
-  for manager changes ``managerKey``/``managerId``.
+  when nothing was written: a dry run, a stopped run, a record that is not a write), for
+  manager changes ``managerKey``/``managerId``, and for ``held`` changes (held back by a
+  row with errors, never written) ``heldAction``: what it would have been (``disable``,
+  ``manager``, ``update`` ...; null when the user is only left alone), with
+  ``managerKey``/``managerId`` when it is a manager link.
 * ``warnings`` (source and plan warnings) and ``errors`` (record errors, then failed
   writes, which also carry ``action``, ``code``, ``status`` and ``requestId``).
 * run metadata: ``run_id``, ``status``, ``dry_run``, ``source``, ``mapping``, ``tenant``,
@@ -101,7 +104,9 @@ def _change_dict(change: Change, outcome: Outcome | None) -> dict[str, Any]:
                        for name, (old, new) in change.attributes.items()},
         "outcome": _outcome_dict(outcome),
     }
-    if change.action == "manager":
+    if change.action == "held":
+        item["heldAction"] = change.held
+    if "manager" in (change.action, change.held):
         item["managerKey"], item["managerId"] = change.manager_key, change.manager_id
     return item
 
@@ -164,6 +169,8 @@ def _run_note(report: Mapping[str, Any]) -> str | None:
 
 
 def _item_outcome(item: Mapping[str, Any], note: str | None) -> str:
+    if item["action"] == "held":  # held whatever the run: it says so first
+        return f"held; {note}" if note is not None else "held, not written"
     if note is not None:
         return note
     if item["outcome"] is None and item["action"] in WRITES:
@@ -216,7 +223,8 @@ def md_cell(value: Any) -> str:
 # "Records in error", not "Error": the page also has an "Errors" section (every problem).
 _MD_SECTIONS = {"create": "Create", "update": "Update", "disable": "Disable",
                 "enable": "Enable", "delete": "Delete", "manager": "Manager changes",
-                "skipped": "Skipped records", "error": "Records in error"}
+                "skipped": "Skipped records", "error": "Records in error",
+                "held": "Held back by rows with errors (not written)"}
 
 
 def _md_value(value: Any) -> str:
@@ -288,7 +296,7 @@ _STYLES = {"dry-run": "bold cyan", "stopped": "bold white on red", "failed": "bo
            "partial": "bold yellow", "ok": "bold green"}
 _ACTION_STYLES = {"create": "green", "update": "blue", "disable": "dark_orange",
                   "enable": "cyan", "delete": "red", "manager": "magenta", "skipped": "dim",
-                  "error": "red"}
+                  "error": "red", "held": "yellow"}
 
 
 def _term_value(value: Any, style: str) -> Text:

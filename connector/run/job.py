@@ -51,7 +51,7 @@ def options_from(config: Config, *, dry_run: bool | None = None) -> SyncOptions:
                               max_change_percent=p.max_changes_percent,
                               min_source_percent=p.min_source_percent),
         prehire_days=p.prehire_days, sheet=config.source.sheet if config.source else None,
-        default_domain=p.default_domain)
+        default_domain=p.default_domain, allow_absent_disables=p.allow_absent_disables)
 
 
 def write_reports(result: SyncResult, formats: Iterable[str], folder: Path) -> dict[str, str]:

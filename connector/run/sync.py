@@ -64,6 +64,9 @@ class SyncOptions:
     prehire_days: int = 14
     sheet: str | None = None
     default_domain: str | None = None
+    #: Disable users missing from a full export even while a row has no usable key
+    #: (otherwise those disables are held; ``Policy.allow_absent_disables``).
+    allow_absent_disables: bool = False
 
 
 def tenant_directory(
@@ -140,7 +143,8 @@ def plan_sync(
     policy = Policy(matching=mapping.matching, full_export=not mapping.partial,
                     prehire_days=options.prehire_days,
                     delete_after_days=mapping.delete_after_days,
-                    managed=managed_by(mapping, now.date()))
+                    managed=managed_by(mapping, now.date()),
+                    allow_absent_disables=options.allow_absent_disables)
     plan = build_plan(prepared.mapped, current, matches, policy=policy, now=now,
                       match_problems=problems)
     timings["plan"] = clock() - started

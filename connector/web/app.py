@@ -260,6 +260,7 @@ async def upload_view(request: Request) -> Response:
         can_reject=_may_act(upload, account) and upload.status in (
             "validated", "reviewed", "failed"),
         can_review=_may_act(upload, account) and upload.status in ("validated", "reviewed"),
+        allow_absent_disables=context(request).config.policies.allow_absent_disables,
         **chrome(seen))
     return page(request, html, seen)
 

@@ -71,7 +71,7 @@ CSP = (f"default-src 'none'; style-src '{_sha256(CSS)}'; img-src 'self'; "
        "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 ACTIONS = ("create", "update", "disable", "enable", "delete", "manager", "unchanged",
-           "skipped", "error")
+           "skipped", "error", "held")
 
 
 def e(value: Any) -> str:

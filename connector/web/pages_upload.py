@@ -20,11 +20,18 @@ def _meta(rows: Sequence[tuple[str, Any]]) -> str:
         f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in rows if v) + "</dl>"
 
 
-def _problems(validation: Mapping[str, Any]) -> str:
+def _problems(validation: Mapping[str, Any], *, allow_absent_disables: bool) -> str:
     problems = validation.get("problems", [])
+    # What really happens to rows with errors (connector.core.plan.flawed): nothing is
+    # written for them, nor for anyone they could be.
+    absent = ("people missing from the file are disabled all the same (the configuration "
+              "allows it)" if allow_absent_disables else
+              "while a row has a blank or repeated key, nobody is disabled for being "
+              "missing from the file")
     verdict = {"clean": "Every record can be used.",
-               "errors": "Some records have errors: they will not be synced; the other "
-                         "records can be.",
+               "errors": "Some records have errors: the accounts they name are left alone "
+                         f"and {absent}; those changes are held back (see the dry run). "
+                         "The other records can be synced.",
                "unusable": "The file cannot be used."}.get(validation.get("verdict", ""), "")
     parts = [f'<p id="verdict">{e(verdict)} {e(validation.get("records", 0))} records, '
              f'{e(validation.get("records_with_errors", 0))} with errors, '
@@ -59,8 +66,9 @@ def _history(upload: Upload) -> str:
 
 def upload_page(upload: Upload, *, user: str, roles: Sequence[str], csrf: str,
                 approve_block: str | None, can_reject: bool, can_review: bool,
-                message: str | None = None) -> str:
-    """One upload: details, the checks per row, the dry-run diff and what may be done."""
+                message: str | None = None, allow_absent_disables: bool = False) -> str:
+    """One upload: details, the checks per row, the dry-run diff and what may be done
+    (``allow_absent_disables``: the configuration's policy of that name)."""
     uid = e(upload.id)
     parts = [f"<h1>{e(upload.original_name)} {badge(upload.status)}</h1>"]
     if message:
@@ -80,9 +88,17 @@ def upload_page(upload: Upload, *, user: str, roles: Sequence[str], csrf: str,
         ("Applied run", f'<a href="/uploads/{uid}/result">{e(upload.applied_run_id)} '
                         f"({e(upload.applied_status)})</a>" if upload.applied_run_id else ""),
     ]) + "</div>")
-    parts.append("<h2>Checks</h2>" + _problems(upload.validation))
+    parts.append("<h2>Checks</h2>" + _problems(upload.validation,
+                                                allow_absent_disables=allow_absent_disables))
     if upload.review_run_id:
         parts.append(f"<h2>Dry run</h2>{counts(upload.review_summary)}")
+        held = upload.review_summary.get("held", 0)
+        if held:
+            parts.append(f'<p class="note" id="held">{e(held)} '
+                         f'{"change is" if held == 1 else "changes are"} held back by rows '
+                         "with errors and will not be written (the rows marked "
+                         "&ldquo;held&rdquo; in the dry run). Fix those rows and upload "
+                         "the file again to apply them.</p>")
         if upload.review_stopped:
             parts.append('<div class="error" id="stopped"><strong>Stopped by the safety '
                          "checks: this plan cannot be applied.</strong><ul>"
@@ -128,7 +144,7 @@ def result_page(upload: Upload, report: Mapping[str, Any], log: Sequence[Mapping
                  ("Finished", e(report.get("finished")))]) + "</div>",
              counts(dict(report.get("summary", {})),
                     ("create", "update", "disable", "enable", "delete", "manager",
-                     "unchanged", "skipped", "error", "written", "failed")),
+                     "unchanged", "skipped", "error", "held", "written", "failed")),
              f'<p><a href="/uploads/{e(upload.id)}">Back to the upload</a></p>',
              _frame(upload, run_id, "Report of the applied run"),
              f"<h2>Provisioning log ({len(log)} operations)</h2>"]

@@ -9,7 +9,7 @@ from typing import Any
 from connector.core.validation import find_cycles
 
 __all__ = ["NOT_CLEARABLE", "GraphValues", "current_value", "differs", "display",
-           "find_cycles", "org_data_body"]
+           "find_cycles", "is_empty", "org_data_body"]
 
 #: Properties Graph will not set to null: an empty HR value leaves them as they are.
 NOT_CLEARABLE = frozenset({"accountEnabled", "displayName", "mailNickname",
@@ -42,6 +42,11 @@ def _normal(value: Any) -> Any:
 def differs(old: Any, new: Any) -> bool:
     """Whether writing ``new`` would change what Graph holds as ``old``."""
     return bool(_normal(old) != _normal(new))
+
+
+def is_empty(value: Any) -> bool:
+    """Whether Graph holds nothing here (null, an empty string or an empty list)."""
+    return _normal(value) is None
 
 
 def org_data_body(user: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:

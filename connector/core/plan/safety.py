@@ -1,15 +1,30 @@
-"""Safety thresholds: a run that would change too much stops before its first write. Pure.
+"""Safety thresholds: a run that would do too much damage stops before its first write. Pure.
 
-A truncated or wrong HR file looks like mass departures; these checks turn it into a
-stopped run with an explanation instead of thousands of disabled accounts. Creates never
-count, so the first load into an empty tenant goes through.
+A truncated or wrong HR file looks like mass departures or mass edits; these checks turn
+it into a stopped run with an explanation instead of thousands of disabled or rewritten
+accounts. They count only what can lose something that is there today, per user:
+
+* a disable (whatever the reason) and a delete: ``--max-disables``;
+* a user whose existing values would be lost: a disable, a delete, an enable (it
+  overwrites accountEnabled=false and lets someone sign in again), an update that
+  overwrites or clears a non-empty value, a manager replaced or cleared:
+  ``--max-changes`` (a user counts once, whatever else changes).
+
+Never counted: creates, anything on a user created in this run (manager links included),
+filling a value that is empty today (a missing manager included), and held changes (they
+are not written). So the first load of any size goes through, and so does a rerun after a
+run that stopped part-way: what is left is creates and filling empty values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connector.core.plan import Plan
+from connector.core.plan.compare import is_empty
+from connector.core.plan.model import WRITES, Change, Plan
+
+#: Writes that always count: each can cut someone off or bring someone back.
+_ALWAYS = frozenset({"disable", "delete", "enable"})
 
 
 @dataclass(frozen=True)
@@ -25,12 +40,34 @@ class Thresholds:
     small_tenant: int = 20
 
 
+def dangerous(change: Change) -> bool:
+    """Whether a planned write can lose something that is there today (see the module)."""
+    if change.action in _ALWAYS:
+        return True
+    if change.action in ("update", "manager"):
+        return any(not is_empty(old) for old, _ in change.attributes.values())
+    return False
+
+
+def counted(plan: Plan) -> tuple[int, int]:
+    """What the thresholds count: (users disabled or deleted, users changed dangerously)."""
+    disabled: set[str] = set()
+    changed: set[str] = set()
+    for change in plan.changes:
+        if change.action not in WRITES or not dangerous(change):
+            continue
+        who = change.user_id or f"key {change.key}"
+        changed.add(who)
+        if change.action in ("disable", "delete"):
+            disabled.add(who)
+    return len(disabled), len(changed)
+
+
 def check_safety(plan: Plan, limits: Thresholds) -> list[str]:
     """Why the plan must not be applied; empty when it is within every threshold."""
     reasons: list[str] = []
     managed = plan.managed
-    disables = plan.count("disable") + plan.count("delete")
-    changes = sum(plan.count(a) for a in ("update", "disable", "enable", "delete", "manager"))
+    disables, changes = counted(plan)
     percent_applies = managed >= limits.small_tenant
 
     def over(count: int, limit: int, percent: float, what: str, option: str) -> None:
@@ -43,8 +80,9 @@ def check_safety(plan: Plan, limits: Thresholds) -> list[str]:
 
     over(disables, limits.max_disables, limits.max_disable_percent, "disables/deletes",
          "--max-disables")
-    over(changes, limits.max_changes, limits.max_change_percent, "changes to existing users",
-         "--max-changes")
+    over(changes, limits.max_changes, limits.max_change_percent,
+         "existing users changed (values overwritten or cleared, managers replaced, "
+         "disabled, enabled or deleted)", "--max-changes")
     if managed and percent_applies and plan.records * 100.0 < managed * limits.min_source_percent:
         reasons.append(
             f"the source has {plan.records} records for {managed} managed users "

@@ -1,0 +1,110 @@
+"""What a plan is made of: actions, one ``Change`` per user and action, the ``Policy`` a run
+plans under, and the ``Plan`` itself. Pure data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from connector.core.plan.compare import current_value
+from connector.errors import Problem
+
+Action = Literal["create", "update", "disable", "enable", "delete", "manager", "unchanged",
+                 "skipped", "error", "held"]
+ACTIONS: tuple[Action, ...] = ("create", "update", "disable", "enable", "delete", "manager",
+                               "unchanged", "skipped", "error", "held")
+#: The actions apply writes. ``held`` is not one of them: a held change is never written.
+WRITES: frozenset[str] = frozenset({"create", "update", "disable", "enable", "delete", "manager"})
+
+
+@dataclass
+class Change:
+    """One planned action for one user.
+
+    ``attributes`` maps each attribute written to ``(old, new)`` as Graph stores them (for
+    a create, ``old`` is None). ``body`` is the Graph payload for create/update/disable/
+    enable; for ``manager`` changes, ``manager_key``/``manager_id`` name the new manager
+    (``None`` clears it) and ``manager_id`` is None while the manager is still to be
+    created in this run; ``attributes["manager"]`` holds the current manager (by HR key,
+    else UPN or id; None when there is none) and the new one's key.
+
+    A ``held`` change is one a flawed row holds back: ``held`` names the action it would
+    have been (``disable``, ``manager``, ...; None when a user is only left alone),
+    ``attributes`` what it would have changed, and ``reason`` why it is held. It has no
+    body and is never written.
+    """
+
+    action: Action
+    key: str
+    row: int | None = None
+    user_id: str | None = None
+    upn: str | None = None
+    attributes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    manager_key: str | None = None
+    manager_id: str | None = None
+    errors: list[Problem] = field(default_factory=list)
+    held: Action | None = None
+
+    def hold(self, why: str) -> None:
+        """Turn this change into a held one (it keeps what it would have changed)."""
+        if self.action == "held":
+            return
+        self.held = self.action
+        self.action = "held"
+        self.body = {}
+        self.reason = f"{self.reason}; {why}" if self.reason else why
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a run treats what it finds (from the mapping and the run's configuration)."""
+
+    matching: tuple[str, ...] = ("employeeId",)
+    full_export: bool = True
+    prehire_days: int = 14
+    delete_after_days: int | None = None
+    #: Which tenant users the connector manages. None: those whose first matching
+    #: attribute is set. Given (the mapping's ``managed:`` filters), a matched user
+    #: outside it is left alone too.
+    managed: Callable[[Mapping[str, Any]], bool] | None = None
+    #: Disable users missing from a full export even when some row has no usable key
+    #: (blank or repeated); otherwise those disables are held (``--allow-absent-disables``).
+    allow_absent_disables: bool = False
+
+    def manages(self, user: Mapping[str, Any]) -> bool:
+        """Whether the connector may touch ``user``."""
+        if self.managed is not None:
+            return self.managed(user)
+        return bool(current_value(user, self.matching[0]))
+
+
+@dataclass
+class Plan:
+    """Every change a run would make, with what it noticed on the way."""
+
+    changes: list[Change]
+    managed: int
+    records: int
+    warnings: list[Problem] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        """How many changes have ``action``."""
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Counts per action (every action, zero included)."""
+        return {action: self.count(action) for action in ACTIONS}
+
+    @property
+    def writes(self) -> list[Change]:
+        """The changes that write to the tenant, in order."""
+        return [c for c in self.changes if c.action in WRITES]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Every record problem, flattened."""
+        return [p for c in self.changes for p in c.errors]
