@@ -237,8 +237,8 @@ def interrupted_report(meta: dict[str, Any], log_path: Path, *,
     return {**{k: v for k, v in meta.items() if k != "pid"}, "status": INTERRUPTED,
             "finished": None, "last_operation": last, "operations": lines,
             "summary": {**summary, "written": sum(done.values()), "failed": failed},
-            "error": error or "the run ended before it finished (killed or crashed); the "
-                              "next run completes its work"}
+            "error": error or "the process ended before the run finished (killed or "
+                              "crashed); a later run starts from the tenant as it left it"}
 
 
 def close_interrupted(folder: Path) -> list[str]:
