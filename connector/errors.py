@@ -13,7 +13,11 @@
      │    ├── RetriableGraphError  429, 503, 504, timeouts, dropped connections
      │    └── FatalGraphError      everything else (400, 403, 404 ...)
      │         └── AuthError       no token: bad secret, unknown tenant, bad scope
-     └── SafetyStop                a safety threshold tripped before any write       (exit 3)
+     ├── RunInterrupted            an error cut a run short after its first write    (exit 1)
+     └── (run.lock.AlreadyRunning) another run holds the state folder's lock         (exit 4)
+
+A safety stop is not an exception: the run ends normally with the reasons in its result
+(``SyncResult.stopped``), reports them, and exits 3 (``SyncResult.exit_code``).
 
 Problems in single records (an empty key, a duplicate key, a dangling manager) are not
 exceptions: a run reports them and carries on with the valid records. They are ``Problem``
@@ -29,11 +33,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-#: Exit codes shared by every command (also documented in the README).
+#: Exit codes shared by every command (also documented in the README), all of them here.
 EXIT_OK = 0
+#: Finished, but some records or writes failed.
 EXIT_RECORD_ERRORS = 1
+#: Bad input, configuration or usage: nothing was written.
 EXIT_UNUSABLE = 2
+#: A safety threshold stopped the run before its first write.
 EXIT_SAFETY = 3
+#: Another run holds the state folder's lock; nothing was done.
+EXIT_LOCKED = 4
+#: A bug in hr-connector (EX_SOFTWARE), not a problem with the input.
+EXIT_INTERNAL = 70
 
 
 class ConnectorError(Exception):
@@ -203,10 +214,11 @@ class AuthError(FatalGraphError):
     """No access token could be had; the message says why, never the secret."""
 
 
-class SafetyStop(ConnectorError):
-    """A run would change more than its safety thresholds allow; nothing was written."""
+class RunInterrupted(ConnectorError):
+    """A run cut short by an error after its first write to the tenant: exit 1, because
+    exit 2 would claim nothing was written. The next run completes its work."""
 
-    exit_code = EXIT_SAFETY
+    exit_code = EXIT_RECORD_ERRORS
 
 
 Severity = Literal["error", "warning"]

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from connector.core.plan import ACTIONS, Change, Plan
-from connector.core.results import Outcome, SyncResult
+from connector.core.results import SyncResult, WriteOutcome
 from connector.errors import Problem
 from connector.report.html import CSP
 from connector.report.sync import (
@@ -102,13 +102,13 @@ def make_plan() -> Plan:
 def make_result(*, dry_run: bool = False, stopped: list[str] | None = None) -> SyncResult:
     """An applied run (one write refused by Graph) unless ``dry_run`` or ``stopped``."""
     plan = make_plan()
-    outcomes: dict[int, Outcome] = {}
+    outcomes: dict[int, WriteOutcome] = {}
     if not dry_run and not stopped:
-        outcomes = {i: Outcome(ok=True, user_id=c.user_id)
+        outcomes = {i: WriteOutcome(ok=True, user_id=c.user_id)
                     for i, c in enumerate(plan.changes) if c.action in
                     ("disable", "enable", "delete", "manager")}
-        outcomes[0] = Outcome(ok=True, user_id="u-100")
-        outcomes[1] = Outcome(ok=False, error="Invalid value specified for property "
+        outcomes[0] = WriteOutcome(ok=True, user_id="u-100")
+        outcomes[1] = WriteOutcome(ok=False, error="Invalid value specified for property "
                               "'department' of resource 'User'.", code="Request_BadRequest",
                               status=400, request_id="7f1c2d3e-0000-4000-8000-000000000001")
     return SyncResult(

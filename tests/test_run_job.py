@@ -16,9 +16,11 @@ from connector.run.lock import EXIT_LOCKED, AlreadyRunning, RunLock
 from tests.helpers import ROOT, SAMPLE_CSV
 
 
-def write_config(tmp: Path, *, source: str | None = None, extra: str = "") -> Path:
+def write_config(tmp: Path, *, source: str | None = None, extra: str = "",
+                 tenant: str = "sandbox") -> Path:
     config = tmp / "hr-connector.yaml"
     config.write_text(f"""
+tenant: {tenant}
 source:
   file: {source or SAMPLE_CSV}
 mapping: {ROOT / "mappings" / "default.yaml"}
@@ -82,8 +84,8 @@ def test_exit_codes_follow_sync(tmp_path: Path) -> None:
 
 
 def test_secrets_are_references_never_inline(tmp_path: Path) -> None:
-    config = write_config(tmp_path, extra="tenant:\n  tenant_id: t\n  client_id: c\n"
-                                          "  client_secret: hunter2\n")
+    config = write_config(tmp_path, tenant="\n  tenant_id: t\n  client_id: c\n"
+                                           "  client_secret: hunter2")
     done = run(config)
     assert done.returncode == 2
     assert "client_secret must not be written in the file" in done.stderr
@@ -109,6 +111,7 @@ def test_drop_folder_processes_each_file_once_in_arrival_order(tmp_path: Path) -
     drop.mkdir()
     config = tmp_path / "hr-connector.yaml"
     config.write_text(f"""
+tenant: sandbox
 source:
   folder: {{path: drop, stable_seconds: 0}}
 mapping: {ROOT / "mappings" / "default.yaml"}

@@ -14,12 +14,11 @@ import click
 from rich.console import Console
 from rich.progress import TaskID
 
-from connector.errors import ConfigError, ConnectorError
+from connector.errors import EXIT_INTERNAL, ConfigError, ConnectorError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in the connector, not a problem with the input
 DEFAULT_MAPPING = Path("mappings") / "default.yaml"
 
 

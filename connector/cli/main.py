@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import click
 
-from connector.cli.common import EXIT_INTERNAL, handle_errors
+from connector.cli.common import handle_errors
 from connector.cli.mapping import expr_command, mapping_group, preview_command
 from connector.cli.run import run_command
 from connector.cli.runs import runs_group
@@ -26,6 +26,7 @@ from connector.cli.serve import serve_group
 from connector.cli.source import read_command, validate
 from connector.cli.sync import sync_command
 from connector.core import clock
+from connector.errors import EXIT_INTERNAL
 
 
 def _set_clock(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

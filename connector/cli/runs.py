@@ -20,7 +20,11 @@ from connector.run.history import state_dir as resolve_state
 @click.pass_context
 @handle_errors
 def runs_group(ctx: click.Context, limit: int, state_dir: Path | None) -> None:
-    """List recent runs with their summaries (``runs show ID`` for one)."""
+    """List recent runs with their summaries (``runs show ID`` for one).
+
+    A run that never finished (killed, crashed) is listed as interrupted, with the writes
+    its provisioning log says it completed; one still going is listed as running.
+    """
     if ctx.invoked_subcommand is not None:
         return
     table = Table(title=f"runs in {resolve_state(state_dir) / 'runs'}", title_justify="left")
@@ -55,7 +59,13 @@ def runs_show(run_id: str, fmt: str, state_dir: Path | None) -> None:
     summary = ", ".join(f"{k} {v}" for k, v in report.get("summary", {}).items())
     out.print(f"run {report.get('run_id')} ({'dry run' if report.get('dry_run') else 'applied'},"
               f" {report.get('status')}) from {report.get('source')} on {report.get('tenant')}")
-    out.print(f"started {report.get('started')}, finished {report.get('finished')}: {summary}")
+    if report.get("status") == "interrupted":
+        out.print(f"started {report.get('started')}, never finished: {report.get('error')}")
+        out.print(f"its log holds {report.get('operations')} operations, the last at "
+                  f"{report.get('last_operation') or '-'}; writes done: {summary}")
+    else:
+        out.print(f"started {report.get('started')}, finished {report.get('finished')}: "
+                  f"{summary}")
     for reason in report.get("stopped", []):
         out.print(f"[bold red]stopped:[/] {reason}")
     table = Table()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,10 +20,11 @@ from connector.cli.common import (
     state_option,
 )
 from connector.core.plan.safety import Thresholds
-from connector.errors import EXIT_RECORD_ERRORS, EXIT_SAFETY, ConfigError
 from connector.mapping import load_mapping
-from connector.report.sync import FORMATS_BY_SUFFIX, render, sync_terminal
+from connector.report.sync import FORMATS_BY_SUFFIX, sync_terminal
 from connector.run.history import state_dir as resolve_state
+from connector.run.lock import RunLock
+from connector.run.outputs import ReportTarget, check_outputs, publish
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import open_tenant
 
@@ -52,6 +54,11 @@ def tenant_options(func: Callable[P, R]) -> Callable[P, R]:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+#: How messages name the tenant settings given to sync (by option or variable).
+OPTION_NAMES = {"graph_url": "HRC_GRAPH_URL (--graph-url)",
+                "authority_host": "AZURE_AUTHORITY_HOST (--authority-host)"}
 
 
 def _overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -107,24 +114,32 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
 
     Runs against the tenant configured by AZURE_TENANT_ID, AZURE_CLIENT_ID and a secret or
     certificate; with none configured, against the local sandbox tenant. Exit code 0 on
-    success (a dry run included), 1 when some records or writes failed, 2 on bad input,
-    3 when a safety threshold stopped the run before any write.
+    success (a dry run included), 1 when some records or writes failed, 2 on bad input
+    (report paths and the state folder are checked before anything is written), 3 when a
+    safety threshold stopped the run before any write, 4 when another run holds the
+    state folder's lock.
     """
     for report in reports:
         if Path(report).suffix.lower() not in FORMATS_BY_SUFFIX:
             raise click.BadParameter(f"{report}: use one of "
                                      + ", ".join(sorted(FORMATS_BY_SUFFIX)),
                                      param_hint="--report")
+    targets = [ReportTarget.by_suffix(report) for report in reports]
     mapping = load_mapping(mapping_path(mapping_file),
                            params=dict(parse_pairs(params, "--param")))
+    folder = resolve_state(state_dir)
+    check_outputs(state=folder, reports=targets)  # before anything is read or written
     thresholds = Thresholds(max_disables=max_disables, max_disable_percent=max_disables_percent,
                             max_changes=max_changes, max_change_percent=max_changes_percent,
                             min_source_percent=min_source_percent)
     options = SyncOptions(dry_run=dry_run, thresholds=thresholds, prehire_days=prehire_days,
                           sheet=sheet, default_domain=default_domain,
                           allow_absent_disables=allow_absent_disables)
-    folder = resolve_state(state_dir)
-    with open_tenant(overrides=_overrides(tenant), state=folder) as connection:
+    with contextlib.ExitStack() as stack:
+        if not dry_run:  # a sync that writes holds the lock, as `run` and the upload page do
+            stack.enter_context(RunLock(folder))
+        connection = stack.enter_context(open_tenant(overrides=_overrides(tenant), state=folder,
+                                                     names=OPTION_NAMES))
         if connection.is_sandbox:
             click.echo(f"note: no tenant configured (AZURE_TENANT_ID ...): using "
                        f"{connection.label}", err=True)
@@ -132,17 +147,14 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
             result = run_sync(source, mapping, connection.graph, options=options,
                               tenant=connection.label, runs_folder=folder / "runs",
                               progress=bar)
+    for earlier in result.follows:
+        click.echo(f"note: this run follows interrupted run {earlier}, which ended before it "
+                   f"finished (hr-connector runs show {earlier}); it started from the tenant "
+                   "as that run left it", err=True)
     console().print(sync_terminal(result, limit=show))
-    for report in reports:
-        path = Path(report)
-        try:
-            path.write_text(render(result, FORMATS_BY_SUFFIX[path.suffix.lower()]),
-                            encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write the report {path}: {exc.strerror}") from None
-        click.echo(f"report: {path}")
+    publish(result, targets)
+    for target in targets:
+        click.echo(f"report: {target.path}")
     click.echo(f"run {result.run_id}: log in {folder / 'runs' / (result.run_id + '.jsonl')}")
-    if result.stopped:
-        sys.exit(EXIT_SAFETY)
-    if result.failed or result.plan.count("error"):
-        sys.exit(EXIT_RECORD_ERRORS)
+    if result.exit_code:
+        sys.exit(result.exit_code)

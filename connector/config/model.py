@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connector.errors import ConfigError
 
@@ -69,7 +78,7 @@ class Certificate(_Strict):
 
 
 class TenantConfig(_Strict):
-    """The Entra tenant; leave the section out to use the sandbox tenant."""
+    """The Entra tenant (``tenant: sandbox`` instead names the local sandbox tenant)."""
 
     tenant_id: str
     client_id: str
@@ -190,6 +199,16 @@ class ServeConfig(_Strict):
 
 ReportFormat = Literal["json", "html", "csv", "md"]
 
+#: What a configuration without a usable ``tenant:`` is told.
+TENANT_HELP = ("say which tenant to write to: 'tenant: sandbox' for the local sandbox "
+               "tenant (trials, tests), or a section with tenant_id, client_id and "
+               "client_secret or certificate for Entra ID")
+# Tags of the two kinds of tenant; messages leave them out of where a problem is.
+_ENTRA, _SANDBOX = "<entra>", "<sandbox>"
+Tenant = Annotated[
+    Annotated[TenantConfig, Tag(_ENTRA)] | Annotated[Literal["sandbox"], Tag(_SANDBOX)],
+    Discriminator(lambda value: _SANDBOX if isinstance(value, str) else _ENTRA)]
+
 
 def _default_reports() -> list[ReportFormat]:
     return ["json", "html"]
@@ -199,7 +218,8 @@ class Config(_Strict):
     """A whole configuration file."""
 
     version: Literal[1] = 1
-    tenant: TenantConfig | None = None
+    #: Required: a configuration never falls back to the sandbox silently.
+    tenant: Tenant
     source: SourceConfig | None = None
     mapping: Path = Path("mappings/default.yaml")
     parameters: dict[str, str] = Field(default_factory=dict)
@@ -209,6 +229,18 @@ class Config(_Strict):
     retention: Retention = Field(default_factory=Retention)
     serve: ServeConfig = Field(default_factory=ServeConfig)
     file: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def entra_tenant(self) -> TenantConfig | None:
+        """The Entra tenant's settings; None when the configuration says ``tenant: sandbox``."""
+        return self.tenant if isinstance(self.tenant, TenantConfig) else None
+
+    @field_validator("tenant", mode="before")
+    @classmethod
+    def _tenant_chosen(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip() != "sandbox"):
+            raise ValueError(TENANT_HELP)
+        return value.strip() if isinstance(value, str) else value
 
 
 def _resolve_paths(data: Any, base: Path) -> Any:
@@ -243,13 +275,24 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"configuration file {path} must be a YAML mapping of keys to values")
     data = _resolve_paths(raw, path.resolve().parent)
     if isinstance(data.get("parameters"), dict):
-        data["parameters"] = {k: str(v) for k, v in data["parameters"].items()}
+        # A blank value stays empty (never the text "None"); the mapping then says that a
+        # parameter it uses is empty.
+        data["parameters"] = {k: "" if v is None else str(v)
+                              for k, v in data["parameters"].items()}
     try:
         return Config.model_validate({**data, "file": path})
     except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(str(p) for p in err['loc']) or '(top)'}: "
-            f"{'unknown key (misspelt?)' if err['type'] == 'extra_forbidden' else err['msg']}"
-            .replace("Value error, ", "")
-            for err in exc.errors())
+        problems = "\n".join(f"  {_where(err['loc'])}: {_message(err)}" for err in exc.errors())
         raise ConfigError(f"configuration file {path} has problems:\n{problems}") from None
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc if p not in (_ENTRA, _SANDBOX)) or "(top)"
+
+
+def _message(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key (misspelt?)"
+    if err["type"] == "missing" and tuple(err["loc"]) == ("tenant",):
+        return f"missing: {TENANT_HELP}"
+    return str(err["msg"]).removeprefix("Value error, ")

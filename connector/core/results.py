@@ -1,5 +1,6 @@
 """What a sync run did: the plan, what happened to each write, and why it stopped. Pure data,
-rendered by ``connector.report.sync`` and written to the provisioning log."""
+rendered by ``connector.report.sync`` and written to the provisioning log; ``exit_code``
+is the one mapping from a finished run to the exit code every command uses."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from connector.core.plan import Change, Plan
-from connector.errors import Problem
+from connector.errors import EXIT_OK, EXIT_RECORD_ERRORS, EXIT_SAFETY, Problem
 
 
 @dataclass
-class Outcome:
-    """What Graph said to one planned write."""
+class WriteOutcome:
+    """What Graph said to one planned write (or why it could not be sent)."""
 
     ok: bool
     user_id: str | None = None
@@ -40,15 +41,18 @@ class SyncResult:
     started: dt.datetime
     plan: Plan
     finished: dt.datetime | None = None
-    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    outcomes: dict[int, WriteOutcome] = field(default_factory=dict)
     stopped: list[str] = field(default_factory=list)
     source_warnings: list[Problem] = field(default_factory=list)
     #: Seconds spent per stage: tenant (reading users), source (read, check, map),
     #: plan, apply.
     timings: dict[str, float] = field(default_factory=dict)
+    #: Earlier runs that never finished (killed, crashed) and that this run follows: it
+    #: plans from the tenant as they left it, so it completes their work.
+    follows: list[str] = field(default_factory=list)
 
     @property
-    def failed(self) -> list[tuple[Change, Outcome]]:
+    def failed(self) -> list[tuple[Change, WriteOutcome]]:
         """Writes that Graph refused or that could not be completed."""
         return [(self.plan.changes[i], o) for i, o in sorted(self.outcomes.items()) if not o.ok]
 
@@ -65,3 +69,14 @@ class SyncResult:
         # Held changes come with rows in error; either way the run did not do everything.
         held = self.plan.count("held")
         return "partial" if failed or self.plan.count("error") or held else "ok"
+
+    @property
+    def exit_code(self) -> int:
+        """The exit code of every command that runs a sync: 3 when a safety threshold
+        stopped it (nothing written), 1 when some records or writes failed or some changes
+        were held back by rows in error, else 0."""
+        if self.stopped:
+            return EXIT_SAFETY
+        if self.failed or self.plan.count("error") or self.plan.count("held"):
+            return EXIT_RECORD_ERRORS
+        return EXIT_OK

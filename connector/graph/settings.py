@@ -52,15 +52,38 @@ ENV_NAMES: dict[str, str] = {
 _CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 
 
-def _https_root(value: str, variable: str, *, allow_http: bool = False) -> str:
-    """``scheme://host[:port][/path]`` without a trailing slash, or a ConfigError."""
+def _https_root(value: str, variable: str) -> str:
+    """``https://host[:port][/path]`` without a trailing slash, or a ConfigError."""
     text = value.strip()
     parts = urlsplit(text if "://" in text else f"https://{text}")  # a bare host is fine
-    schemes = {"https", "http"} if allow_http else {"https"}
-    if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(f"{variable} must be an https URL such as "
                           f"'{PUBLIC_AUTHORITY}', not {value!r}")
     return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+def _graph_root(value: str, variable: str) -> str:
+    """The Graph root, ``https://host[:port]``, from an absolute https URL whose path is at
+    most the version (``/v1.0``); anything else is a ConfigError naming ``variable``. (A path
+    would end up in the token scope, where Entra answers only ``invalid_scope``.)"""
+    text = value.strip()
+    parts = urlsplit(text)
+    path = parts.path.rstrip("/")
+    problem = None
+    if parts.scheme != "https" or not parts.netloc:
+        problem = "it is not an absolute https:// URL"
+    elif not parts.hostname:
+        problem = "it has no host name"
+    elif parts.query or parts.fragment or parts.username or parts.password:
+        problem = "it has a query, a fragment or a user name"
+    elif path and path.lower() != "/" + GRAPH_VERSION:
+        problem = (f"it has the path {path!r}; the connector adds /{GRAPH_VERSION} and the "
+                   "rest itself")
+    if problem:
+        raise ConfigError(f"{variable} must be the Graph root, an https URL such as "
+                          f"'{PUBLIC_GRAPH}' (optionally ending in /{GRAPH_VERSION}), not "
+                          f"{value!r}: {problem}")
+    return f"https://{parts.netloc}"
 
 
 @dataclass(frozen=True)
@@ -88,21 +111,21 @@ class GraphSettings:
         object.__setattr__(self, "authority_host",
                            _https_root(self.authority_host, ENV_NAMES["authority_host"]))
         object.__setattr__(self, "graph_url",
-                           _https_root(self.graph_url, ENV_NAMES["graph_url"], allow_http=True))
-        if self.graph_url.endswith("/" + GRAPH_VERSION):  # tolerate a version root
-            object.__setattr__(self, "graph_url", self.graph_url[: -len(GRAPH_VERSION) - 1])
+                           _graph_root(self.graph_url, ENV_NAMES["graph_url"]))
         if self.timeout_s <= 0:
             raise ConfigError("the Graph timeout must be a positive number of seconds")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> GraphSettings:
+    def from_env(cls, environ: Mapping[str, str], *, names: Mapping[str, str] | None = None,
+                 **overrides: Any) -> GraphSettings:
         """Settings from ``environ`` (e.g. ``os.environ``), then ``overrides`` by field name.
 
         Empty variables count as unset, and so do overrides that are ``None`` (a command-line
         option that was not given), so the CLI can pass every option through unchanged.
+        ``names`` says how messages name an override (``tenant.graph_url`` in a
+        configuration file, say); by default its environment variable.
         """
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - names)
+        unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
         if unknown:
             raise TypeError(f"unknown GraphSettings field(s): {', '.join(unknown)}")
         values: dict[str, Any] = {}
@@ -116,7 +139,13 @@ class GraphSettings:
             values["ca_files"] = cas
         if (environ.get("SSL_CERT_DIR") or "").strip():
             values["ca_dir"] = environ["SSL_CERT_DIR"].strip()
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        labels = {**ENV_NAMES, **(names or {})}
+        if isinstance(given.get("graph_url"), str):
+            _graph_root(given["graph_url"], labels["graph_url"])
+        if isinstance(given.get("authority_host"), str):
+            _https_root(given["authority_host"], labels["authority_host"])
+        values.update(given)
         return cls(**values)
 
     def with_changes(self, **changes: Any) -> GraphSettings:

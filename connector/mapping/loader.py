@@ -92,6 +92,14 @@ def compile_spec(
             errors.append(MappingError(
                 f"unknown parameter [%{name}%]; declare it under parameters:",
                 file=file, rule=rule, expression=text, position=text.find(f"%{name}%")))
+        # An empty parameter would put nothing (or, before, the text "None") into every
+        # value built from it, a UPN "jane.doe@" say: a run needs a value.
+        for name in sorted(n for n in expression.parameters & set(merged)
+                           if not merged[n].strip()):
+            errors.append(MappingError(
+                f"the parameter {name} is empty but this rule uses it: give it a value "
+                f"(parameters: in the mapping or the configuration, or --param {name}=...)",
+                file=file, rule=rule, expression=text, position=text.find(f"%{name}%")))
         columns.update(expression.references)
         return expression
 

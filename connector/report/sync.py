@@ -41,7 +41,7 @@ from rich.table import Table
 from rich.text import Text
 
 from connector.core.plan import ACTIONS, WRITES, Change
-from connector.core.results import Outcome, SyncResult
+from connector.core.results import SyncResult, WriteOutcome
 from connector.errors import Problem
 from connector.report.html import (
     headline,
@@ -85,14 +85,14 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def _outcome_dict(outcome: Outcome | None) -> dict[str, Any] | None:
+def _outcome_dict(outcome: WriteOutcome | None) -> dict[str, Any] | None:
     if outcome is None:
         return None
     return {"ok": outcome.ok, "error": outcome.error, "code": outcome.code,
             "status": outcome.status, "requestId": outcome.request_id}
 
 
-def _change_dict(change: Change, outcome: Outcome | None) -> dict[str, Any]:
+def _change_dict(change: Change, outcome: WriteOutcome | None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "action": change.action,
         "employeeId": change.key,
@@ -111,7 +111,7 @@ def _change_dict(change: Change, outcome: Outcome | None) -> dict[str, Any]:
     return item
 
 
-def _failed_write(change: Change, outcome: Outcome) -> dict[str, Any]:
+def _failed_write(change: Change, outcome: WriteOutcome) -> dict[str, Any]:
     problem = Problem(f"{change.action} failed: {outcome.error or 'no reason given'}",
                       row=change.row, key=change.key or None)
     extras = {"action": change.action, "code": outcome.code, "status": outcome.status,

@@ -198,6 +198,20 @@ class DropFolder:
     def ledger_path(self) -> Path:
         return self.folder / STATE / LEDGER
 
+    def check_outputs(self) -> None:
+        """Before a run writes anything: ``processed/``, ``rejected/`` and the ledger's
+        folder exist (made if missing), are real folders, and take new files; otherwise a
+        ``ConfigError`` naming the folder and the reason."""
+        for name in (PROCESSED, REJECTED, STATE):
+            path = self._subdir(name)
+            try:
+                probe = path / f".hrc-write-check-{secrets.token_hex(4)}"
+                self._write_new(probe, b"")
+                probe.unlink()
+            except OSError as exc:
+                raise ConfigError(f"the drop folder's {path} cannot be used: "
+                                  f"{exc.strerror or exc}") from None
+
     def ledger(self) -> list[LedgerEntry]:
         """Every file handled so far, oldest first."""
         return list(self._entries)

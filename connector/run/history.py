@@ -1,11 +1,10 @@
-"""The provisioning log and run history, under the state directory.
+"""Run history under the state directory: where it is, run ids, listing and pruning.
 
-Per run, two files in ``<state>/runs/``: ``<run id>.jsonl`` holds one JSON line per
-operation (time, run id, action, employee id, UPN, object id, the names of the attributes
-changed, outcome, Graph request-id and error code), and ``<run id>.json`` the run's JSON
-report, which ``hr-connector runs`` lists and ``runs show`` prints. Values are never
-logged, only attribute names: the log is for auditing what was done, not a copy of HR data,
-and passwords never reach it.
+Per run, two files in ``<state>/runs/`` (written by :mod:`connector.run.trail`):
+``<run id>.jsonl``, the provisioning log, one JSON line per operation, and
+``<run id>.json``, the run's JSON report (a marker while the run is going), which
+``hr-connector runs`` lists and ``runs show`` prints. A run that never finished is listed
+as ``interrupted``, with what its log says it completed.
 """
 
 from __future__ import annotations
@@ -16,13 +15,11 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from connector.core import clock
-from connector.core.clock import now
-from connector.core.plan import Change
-from connector.core.results import Outcome
 from connector.errors import ConfigError
+from connector.run.trail import log_lines, run_entry
 
 STATE_ENV = "HRC_STATE_DIR"
 
@@ -41,61 +38,6 @@ def new_run_id(now: dt.datetime) -> str:
     return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class ProvisioningLog:
-    """Appends one JSON line per operation of a run; usable as a context manager."""
-
-    def __init__(self, folder: Path, run_id: str, *, clock: Any = None) -> None:
-        self.folder = folder
-        self.run_id = run_id
-        self._clock = clock or now
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the run folder {folder}: {exc.strerror}") from None
-        self.path = folder / f"{run_id}.jsonl"
-        self._handle: TextIO = self.path.open("a", encoding="utf-8")
-
-    def write(self, change: Change, outcome: Outcome | None, *, dry_run: bool) -> None:
-        """Log one operation; ``outcome`` is None for a dry run or a stopped run."""
-        line = {
-            "time": _iso(self._clock()),
-            "run_id": self.run_id,
-            "action": change.action,
-            "employee_id": change.key,
-            "upn": change.upn,
-            "object_id": (outcome.user_id if outcome and outcome.user_id else change.user_id),
-            "attributes": sorted(change.attributes),
-            "outcome": ("dry-run" if dry_run else "not-run" if outcome is None
-                        else "ok" if outcome.ok else "failed"),
-            "request_id": outcome.request_id if outcome else None,
-            "error_code": outcome.code if outcome else None,
-            "error": outcome.error if outcome else None,
-        }
-        self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-        self._handle.flush()
-
-    def close(self) -> None:
-        """Close the log file."""
-        self._handle.close()
-
-    def __enter__(self) -> ProvisioningLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def save_report(folder: Path, run_id: str, report: dict[str, Any]) -> Path:
-    """Keep the run's JSON report beside its log, for ``runs`` and ``runs show``."""
-    path = folder / f"{run_id}.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
 def list_runs(folder: Path) -> Iterator[dict[str, Any]]:
     """Saved run reports, newest first; unreadable files are skipped."""
     if not folder.is_dir():
@@ -106,9 +48,11 @@ def list_runs(folder: Path) -> Iterator[dict[str, Any]]:
 
     for path in sorted(folder.glob("*.json"), key=newest_first, reverse=True):
         try:
-            yield json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
+        if isinstance(data, dict):
+            yield run_entry(path, data)
 
 
 def load_run(folder: Path, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -120,12 +64,11 @@ def load_run(folder: Path, run_id: str) -> tuple[dict[str, Any], list[dict[str, 
         what = "no run" if not matches else f"{len(matches)} runs"
         raise ConfigError(f"{what} with id {run_id!r} in {folder}"
                           + (f" (latest: {known})" if known else ""))
-    report = json.loads(matches[0].read_text(encoding="utf-8"))
-    log_path = matches[0].with_suffix(".jsonl")
-    lines = []
-    if log_path.exists():
-        lines = [json.loads(line) for line in log_path.read_text("utf-8").splitlines() if line]
-    return report, lines
+    try:
+        report = json.loads(matches[0].read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"the run report {matches[0]} cannot be read: {exc}") from None
+    return run_entry(matches[0], report), list(log_lines(matches[0].with_suffix(".jsonl")))
 
 
 def prune_history(folders: list[Path], *, days: int, now: dt.datetime | None = None) -> int:

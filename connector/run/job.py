@@ -1,11 +1,12 @@
 """One whole run from the configuration file: what cron, systemd and the drop folder run.
 
-``run_job`` takes the single-instance lock, loads the mapping, opens the tenant (or the
-sandbox), reads the source the configuration names (a file, each new file of a drop
-folder in arrival order, or an HR API), syncs, writes the configured reports, logs one
-line per event, and prunes old history. It returns the exit code of the worst outcome:
-0 ok, 1 some records or writes failed (or a dropped file was rejected), 3 a safety
-threshold stopped a sync.
+``run_job`` checks every place the run will write (state, runs and reports folders, the
+drop folder's sub-folders) before anything else, takes the single-instance lock, loads the
+mapping, opens the tenant the configuration names (``tenant: sandbox`` or a ``tenant:``
+section), reads the source it names (a file, each new file of a drop folder in arrival
+order, or an HR API), syncs, writes the configured reports, logs one line per event, and
+prunes old history. It returns the exit code of the worst outcome: 0 ok, 1 some records or
+writes failed (or a dropped file was rejected), 3 a safety threshold stopped a sync.
 """
 
 from __future__ import annotations
@@ -13,35 +14,30 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-from connector.config import Config, FolderSource
-from connector.core.plan.safety import Thresholds
+from connector.config import Config
+from connector.core.plan.safety import POLICY_NAMES, Thresholds
 from connector.core.results import SyncResult
-from connector.errors import (
-    EXIT_OK,
-    EXIT_RECORD_ERRORS,
-    EXIT_SAFETY,
-    ConfigError,
-    SourceError,
-)
+from connector.errors import EXIT_OK, EXIT_RECORD_ERRORS, EXIT_SAFETY, ConfigError, SourceError
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, load_mapping
-from connector.report.sync import render
 from connector.run.dropfolder import Candidate, DropFolder
-from connector.run.history import prune_history, state_dir
+from connector.run.history import state_dir
 from connector.run.lock import RunLock
 from connector.run.logs import log
+from connector.run.outputs import check_outputs, prune, publish_configured, reports_folder
 from connector.run.prepare import Source
 from connector.run.sync import Progress, SyncOptions, run_sync
-from connector.run.tenant import open_tenant
+from connector.run.tenant import open_config_tenant
 
 OnResult = Callable[[SyncResult], None]
 
 
 def options_from(config: Config, *, dry_run: bool | None = None) -> SyncOptions:
-    """The sync options a configuration's policies describe."""
+    """The sync options a configuration's policies describe; messages about thresholds
+    name the policy keys (``policies.max_disables``)."""
     p = config.policies
     return SyncOptions(
         dry_run=p.dry_run if dry_run is None else dry_run,
@@ -49,34 +45,17 @@ def options_from(config: Config, *, dry_run: bool | None = None) -> SyncOptions:
                               max_disable_percent=p.max_disables_percent,
                               max_changes=p.max_changes,
                               max_change_percent=p.max_changes_percent,
-                              min_source_percent=p.min_source_percent),
+                              min_source_percent=p.min_source_percent, names=POLICY_NAMES),
         prehire_days=p.prehire_days, sheet=config.source.sheet if config.source else None,
         default_domain=p.default_domain, allow_absent_disables=p.allow_absent_disables)
 
 
-def write_reports(result: SyncResult, formats: Iterable[str], folder: Path) -> dict[str, str]:
-    """Write the run's reports as ``<folder>/<run id>.<format>``; returns them by format."""
-    rendered: dict[str, str] = {fmt: render(result, fmt) for fmt in formats}
-    folder.mkdir(parents=True, exist_ok=True)
-    for fmt, text in rendered.items():
-        path = folder / f"{result.run_id}.{fmt}"
-        path.write_text(text, encoding="utf-8")
-        log("report written", run_id=result.run_id, path=str(path))
-    return rendered
-
-
-def reports_folder(config: Config, state: Path) -> Path:
-    """Where a configuration's reports go (default ``<state>/reports``)."""
-    return config.paths.reports or state / "reports"
-
-
-def exit_code(result: SyncResult) -> int:
-    """The sync command's exit code for one result."""
-    if result.stopped:
-        return EXIT_SAFETY
-    if result.failed or result.plan.count("error"):
-        return EXIT_RECORD_ERRORS
-    return EXIT_OK
+def configured_mapping(config: Config) -> CompiledMapping:
+    """The configuration's mapping with its parameters and ``partial_feed`` applied."""
+    mapping = load_mapping(config.mapping, params=config.parameters)
+    if config.policies.partial_feed is not None:
+        mapping = dataclasses.replace(mapping, partial=config.policies.partial_feed)
+    return mapping
 
 
 def run_job(
@@ -87,21 +66,22 @@ def run_job(
     if config.source is None:
         raise ConfigError(f"{config.file} has no source: section (a file, folder or api)")
     state = config.paths.state or state_dir()
-    reports = reports_folder(config, state)
+    options = options_from(config, dry_run=dry_run)
+    mapping = configured_mapping(config)  # no write yet: a bad mapping leaves no trace
+    check_outputs(state=state, reports_folder=reports_folder(config, state))
+    drop = (DropFolder.from_config(config.source.folder)
+            if config.source.folder is not None else None)
+    if drop is not None and not options.dry_run:
+        drop.check_outputs()
     with RunLock(state):
-        mapping = load_mapping(config.mapping, params=config.parameters)
-        if config.policies.partial_feed is not None:
-            mapping = dataclasses.replace(mapping, partial=config.policies.partial_feed)
-        options = options_from(config, dry_run=dry_run)
-        overrides = config.tenant.settings_overrides() if config.tenant else None
-        with open_tenant(overrides=overrides, state=state) as tenant:
+        with open_config_tenant(config, state) as tenant:
             log("run started", tenant=tenant.label, mapping=str(config.mapping),
                 dry_run=options.dry_run)
-            job = _Job(mapping, tenant.graph, tenant.label, options, state, reports, config,
+            job = _Job(mapping, tenant.graph, tenant.label, options, state, config,
                        on_result, progress)
             source = config.source
-            if source.folder is not None:
-                code = job.drop_folder(source.folder)
+            if drop is not None:
+                code = job.drop_folder(drop)
             elif source.api is not None:
                 from connector.readers.apis.presets import open_api_source
 
@@ -109,9 +89,7 @@ def run_job(
             else:
                 assert source.file is not None
                 code = job.one(source.file)
-        removed = prune_history([state / "runs", reports], days=config.retention.runs_days)
-        if removed:
-            log("history pruned", files=removed, older_than_days=config.retention.runs_days)
+        prune(config, state)  # also when a drop folder had nothing new
     return code
 
 
@@ -122,7 +100,6 @@ class _Job:
     tenant: str
     options: SyncOptions
     state: Path
-    reports: Path
     config: Config
     on_result: OnResult | None
     progress: Progress | None = None
@@ -131,8 +108,11 @@ class _Job:
         result = run_sync(source, self.mapping, self.graph, options=self.options,
                           tenant=self.tenant, runs_folder=self.state / "runs",
                           progress=self.progress)
+        for earlier in result.follows:
+            log("follows interrupted run", level=logging.WARNING, run_id=result.run_id,
+                interrupted=earlier)
         summary = {k: v for k, v in result.plan.summary.items() if v}
-        log("run finished", level=logging.WARNING if exit_code(result) else logging.INFO,
+        log("run finished", level=logging.WARNING if result.exit_code else logging.INFO,
             run_id=result.run_id, status=result.status, source=result.source,
             failed=len(result.failed), **summary)
         for reason in result.stopped:
@@ -141,20 +121,16 @@ class _Job:
             self.on_result(result)
         return result
 
-    def write_reports(self, result: SyncResult) -> dict[str, str]:
-        return write_reports(result, self.config.reports, self.reports)
-
     def one(self, source: Source) -> int:
         try:
             result = self.sync(source)
         except SourceError as exc:
             log("source unusable", level=logging.ERROR, reason=exc.detailed())
             raise
-        self.write_reports(result)
-        return exit_code(result)
+        publish_configured(result, self.config, self.state, prune_history=False)
+        return result.exit_code
 
-    def drop_folder(self, source: FolderSource) -> int:
-        folder = DropFolder.from_config(source)
+    def drop_folder(self, folder: DropFolder) -> int:
         # One look, and one more after stable_seconds for files still being written: a
         # cron run is short-lived, so it cannot wait for the next call to see them again.
         candidates = folder.pending(wait=True)
@@ -187,8 +163,8 @@ class _Job:
                 folder.finish(candidate, ok=False, run_id="unusable", reports={
                     "json": json.dumps({"file": name, "error": exc.detailed()}, indent=2)})
             return EXIT_RECORD_ERRORS
-        rendered = self.write_reports(result)
-        code = exit_code(result)
+        rendered = publish_configured(result, self.config, self.state, prune_history=False)
+        code = result.exit_code
         if not self.options.dry_run:
             moved = folder.finish(candidate, ok=code != EXIT_SAFETY, run_id=result.run_id,
                                   reports=rendered)

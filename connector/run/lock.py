@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import IO
 
 from connector.core import clock
-from connector.errors import ConnectorError
+from connector.errors import EXIT_LOCKED, ConnectorError
 
-#: Exit code of a run that found another one holding the lock (after 0-3 of sync).
-EXIT_LOCKED = 4
+__all__ = ["EXIT_LOCKED", "AlreadyRunning", "RunLock"]
 
 class AlreadyRunning(ConnectorError):
     """Another run holds the lock of this state directory."""

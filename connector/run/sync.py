@@ -7,8 +7,10 @@
 3. match records to users;
 4. run create-only rules (UPN, mailNickname) for records that become new users, with
    ``SelectUniqueValue`` checked against the tenant and the run's other creates;
-5. plan (pure), check the safety thresholds, and apply unless it is a dry run or a
-   threshold tripped; every operation goes to the provisioning log.
+5. plan (pure); then ``finish_run``: check the safety thresholds, apply unless it is a
+   dry run or a threshold tripped, every operation to the provisioning log as its result
+   arrives, the report saved. The run's marker is written before step 1, so a run killed
+   at any point is listed as interrupted (``connector.run.trail``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,14 +27,16 @@ from connector.core import clock
 from connector.core.plan import Change, Plan, Policy, build_plan, match_users
 from connector.core.plan.compare import GraphValues
 from connector.core.plan.safety import Thresholds, check_safety
-from connector.core.results import Outcome, SyncResult
+from connector.core.results import SyncResult, WriteOutcome
+from connector.errors import ConnectorError, Problem, RunInterrupted
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, StubDirectory
 from connector.mapping.scoping import any_holds
 from connector.report.sync import sync_dict
 from connector.run.apply import apply_plan
-from connector.run.history import ProvisioningLog, new_run_id, save_report
+from connector.run.history import new_run_id
 from connector.run.prepare import Source, prepare, source_name
+from connector.run.trail import RunTrail
 
 
 class Progress(Protocol):
@@ -117,7 +121,7 @@ def plan_sync(
     source: Source, mapping: CompiledMapping, graph: GraphClient, *,
     options: SyncOptions, now: dt.datetime, timings: dict[str, float] | None = None,
     progress: Progress | None = None,
-) -> tuple[Plan, list[Any]]:
+) -> tuple[Plan, list[Problem]]:
     """Everything up to the plan: no write happens here (this is the dry run)."""
     clock = time.perf_counter
     timings = {} if timings is None else timings
@@ -151,39 +155,88 @@ def plan_sync(
     return plan, prepared.validation.warnings
 
 
+def planned_result(
+    plan: Plan, *, options: SyncOptions, run_id: str, source: str, mapping: str, tenant: str,
+    started: dt.datetime, warnings: Sequence[Problem] = (),
+) -> SyncResult:
+    """A run's result before anything is applied: the plan and, when a safety threshold
+    trips, why it must not be applied (what a dry run reports)."""
+    result = SyncResult(run_id=run_id, dry_run=options.dry_run, source=source,
+                        mapping=mapping, tenant=tenant, started=started, plan=plan,
+                        source_warnings=list(warnings))
+    result.stopped = check_safety(plan, options.thresholds)
+    return result
+
+
+def finish_run(
+    plan: Plan, graph: GraphClient, *, trail: RunTrail, options: SyncOptions, matching: str,
+    warnings: Sequence[Problem] = (), timings: dict[str, float] | None = None,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """Turn a plan into a finished run: check the safety thresholds, apply it unless it is a
+    dry run or a threshold tripped, log every write to ``trail`` as its result arrives,
+    and save the report (which replaces the run's marker). ``plan`` may come from
+    ``plan_sync`` just now or from a review made earlier.
+
+    A ``ConnectorError`` that cuts the apply short (no token any more, say) is re-raised
+    as ``RunInterrupted`` (exit 1: some writes were made) and the trail records the run
+    as interrupted."""
+    timings = {} if timings is None else timings
+    progress = progress or NoProgress()
+    meta = trail.meta
+    result = planned_result(plan, options=options, run_id=trail.run_id,
+                            source=meta["source"], mapping=meta["mapping"],
+                            tenant=meta["tenant"], started=trail.started, warnings=warnings)
+    result.timings, result.follows = timings, list(trail.follows)
+    if options.dry_run or result.stopped or not plan.writes:
+        for change in plan.writes:
+            trail.write(change, None, dry_run=options.dry_run)
+    else:
+        applying = time.perf_counter()
+        progress.stage("applying", total=len(plan.writes))
+
+        def done(_: int, change: Change, outcome: WriteOutcome) -> None:
+            trail.write(change, outcome, dry_run=False)
+            progress.advance()
+
+        try:
+            result.outcomes = apply_plan(plan, graph, matching=matching, on_outcome=done,
+                                         on_phase=trail.sync)
+        except ConnectorError as exc:
+            raise RunInterrupted(
+                f"the run stopped after {trail.lines} of {len(plan.writes)} writes: "
+                f"{exc.detailed()}. Run it again to complete it (see hr-connector runs show "
+                f"{trail.run_id})") from exc
+        timings["apply"] = time.perf_counter() - applying
+    result.finished = clock.now()
+    trail.finish(sync_dict(result))
+    return result
+
+
+def start_trail(runs_folder: Path, *, run_id: str, started: dt.datetime, dry_run: bool,
+                source: str, mapping: str, tenant: str) -> RunTrail:
+    """A run's trail (marker and provisioning log), to use as ``with start_trail(...)``."""
+    return RunTrail(runs_folder, run_id, started=started, dry_run=dry_run, source=source,
+                    mapping=mapping, tenant=tenant)
+
+
 def run_sync(
     source: Source, mapping: CompiledMapping, graph: GraphClient, *,
     options: SyncOptions, tenant: str, runs_folder: Path,
     now: dt.datetime | None = None, run_id: str | None = None,
     progress: Progress | None = None,
 ) -> SyncResult:
-    """One whole run, logged under ``runs_folder``; nothing is written on a dry run or
-    when a safety threshold trips."""
+    """One whole run, logged under ``runs_folder``: its marker is written first, then it
+    plans and finishes (``finish_run``); nothing is written on a dry run or when a safety
+    threshold trips."""
     started = now or clock.now()
     run_id = run_id or new_run_id(started)
     timings: dict[str, float] = {}
-    progress = progress or NoProgress()
-    plan, warnings = plan_sync(source, mapping, graph, options=options, now=started,
-                               timings=timings, progress=progress)
-    result = SyncResult(run_id=run_id, dry_run=options.dry_run, source=source_name(source),
-                        mapping=mapping.file, tenant=tenant, started=started, plan=plan,
-                        source_warnings=list(warnings), timings=timings)
-    result.stopped = check_safety(plan, options.thresholds)
-    with ProvisioningLog(runs_folder, run_id) as log:
-        if options.dry_run or result.stopped or not plan.writes:
-            for change in plan.writes:
-                log.write(change, None, dry_run=options.dry_run)
-        else:
-            applying = time.perf_counter()
-            progress.stage("applying", total=len(plan.writes))
-
-            def done(_: int, change: Change, outcome: Outcome) -> None:
-                log.write(change, outcome, dry_run=False)
-                progress.advance()
-
-            result.outcomes = apply_plan(plan, graph, matching=mapping.matching[0],
-                                         on_outcome=done)
-            timings["apply"] = time.perf_counter() - applying
-    result.finished = clock.now()
-    save_report(runs_folder, run_id, sync_dict(result))
-    return result
+    with start_trail(runs_folder, run_id=run_id, started=started, dry_run=options.dry_run,
+                     source=source_name(source), mapping=mapping.file,
+                     tenant=tenant) as trail:
+        plan, warnings = plan_sync(source, mapping, graph, options=options, now=started,
+                                   timings=timings, progress=progress)
+        return finish_run(plan, graph, trail=trail, options=options,
+                          matching=mapping.matching[0], warnings=warnings, timings=timings,
+                          progress=progress)

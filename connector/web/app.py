@@ -335,8 +335,9 @@ async def admin(request: Request) -> Response:
     ctx = context(request)
     config, flow = ctx.config, ctx.workflow
     settings = [("Configuration", config.file), ("State folder", flow.state),
-                ("Mapping", flow.mapping.file), ("Tenant", config.tenant.tenant_id
-                                                 if config.tenant else "the sandbox tenant"),
+                ("Mapping", flow.mapping.file), ("Tenant", config.entra_tenant.tenant_id
+                                                 if config.entra_tenant
+                                                 else "the sandbox tenant"),
                 ("Self-approval", "allowed" if config.serve.allow_self_approval else "not "
                  "allowed"), ("Upload limit", f"{config.serve.max_upload_mb:g} MB"),
                 ("Sessions", "end when the server restarts (no serve.session_secret)"

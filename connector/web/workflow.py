@@ -8,8 +8,8 @@ command runs them, against the configured tenant or the sandbox.
 Approval applies the plan that was reviewed, not a new one: at approval the plan is made
 again from the same stored file and compared with the reviewed one (summary and every
 change); if the tenant has moved on in between, approval is refused until someone
-reviews the new dry run. The check and the apply run under the state directory's run
-lock, so a scheduled run cannot slip in between them.
+reviews the new dry run; if not, that plan is the one applied. The check and the apply
+run under the state directory's run lock, so a scheduled run cannot slip in between them.
 """
 
 from __future__ import annotations
@@ -27,20 +27,26 @@ from typing import Any
 from connector.config import Account, Config
 from connector.core import clock
 from connector.core.plan import ACTIONS
-from connector.core.plan.safety import check_safety
-from connector.core.results import SyncResult
 from connector.core.validation import SourceSchema, schema_from_mapping
 from connector.errors import ConnectorError, SourceError
-from connector.mapping import CompiledMapping, load_mapping
+from connector.mapping import CompiledMapping
 from connector.readers import Reader, open_source, sniff_format
 from connector.report.sync import sync_dict
 from connector.report.validation import validation_dict
-from connector.run.history import prune_history
-from connector.run.job import options_from, reports_folder, write_reports
+from connector.run.history import new_run_id
+from connector.run.job import configured_mapping, options_from
 from connector.run.lock import AlreadyRunning, RunLock
+from connector.run.outputs import check_outputs, publish_configured, reports_folder
 from connector.run.prepare import validate_file
-from connector.run.sync import SyncOptions, plan_sync, run_sync
-from connector.run.tenant import open_tenant
+from connector.run.sync import (
+    SyncOptions,
+    finish_run,
+    plan_sync,
+    planned_result,
+    run_sync,
+    start_trail,
+)
+from connector.run.tenant import open_config_tenant
 from connector.web.store import Staged, Upload, UploadStore, now_iso
 
 APPROVERS = frozenset({"approver", "admin"})
@@ -81,9 +87,7 @@ class Workflow:
         self.state = state
         self.runs = state / "runs"
         self.store = store
-        mapping = load_mapping(config.mapping, params=config.parameters)
-        if config.policies.partial_feed is not None:
-            mapping = dataclasses.replace(mapping, partial=config.policies.partial_feed)
+        mapping = configured_mapping(config)
         self.mapping: CompiledMapping = mapping
         self.schema: SourceSchema = schema_from_mapping(
             file=mapping.file, key=mapping.key, required=mapping.required_columns,
@@ -177,7 +181,8 @@ class Workflow:
             if upload.status not in ("validated", "reviewed"):
                 raise Refused(409, "Nothing to review", f"This upload is {upload.status}.")
             try:
-                with open_tenant(overrides=self._overrides(), state=self.state) as tenant:
+                check_outputs(state=self.state)
+                with open_config_tenant(self.config, self.state) as tenant:
                     result = run_sync(self._source(upload), self.mapping, tenant.graph,
                                       options=self.options(dry_run=True), tenant=tenant.label,
                                       runs_folder=self.runs)
@@ -224,15 +229,30 @@ class Workflow:
         return None
 
     def approve(self, upload_id: str, account: Account) -> Upload:
-        """Apply a reviewed upload if the plan is still the one reviewed."""
+        """Apply a reviewed upload if the plan is still the one reviewed: the plan made
+        now is compared with the reviewed one and, when they agree, that very plan is
+        applied (``finish_run``), so nothing can change between the check and the apply."""
         with self._exclusive():
             upload = self._get(upload_id)
             block = self.approval_block(upload, account)
             if block is not None:
                 raise Refused(block[0], "This upload cannot be approved", block[1])
-            with open_tenant(overrides=self._overrides(), state=self.state) as tenant:
-                if self._plan_fingerprint(upload, tenant.graph, tenant.label) \
-                        != upload.review_fingerprint:
+            try:
+                check_outputs(state=self.state,
+                              reports_folder=reports_folder(self.config, self.state))
+            except ConnectorError as exc:
+                raise Refused(500, "The run cannot write its records", exc.message) from None
+            options = self.options(dry_run=False)
+            with open_config_tenant(self.config, self.state) as tenant:
+                started = clock.now()
+                name = f"upload {upload.id}: {upload.original_name}"
+                plan, warnings = plan_sync(self._source(upload), self.mapping, tenant.graph,
+                                           options=options, now=started)
+                check = planned_result(plan, options=dataclasses.replace(options, dry_run=True),
+                                       run_id="approval-check", source=upload.original_name,
+                                       mapping=self.mapping.file, tenant=tenant.label,
+                                       started=started, warnings=warnings)
+                if plan_fingerprint(sync_dict(check)) != upload.review_fingerprint:
                     with self.store.editing(upload_id) as upload:
                         upload.review_outdated = True
                         upload.event(account.name, "approval refused: the plan changed "
@@ -251,9 +271,12 @@ class Workflow:
                     upload.approved_at = now_iso()
                     upload.event(account.name, "approved")
                 try:
-                    result = run_sync(self._source(upload), self.mapping, tenant.graph,
-                                      options=self.options(dry_run=False),
-                                      tenant=tenant.label, runs_folder=self.runs)
+                    with start_trail(self.runs, run_id=new_run_id(started), started=started,
+                                     dry_run=False, source=name, mapping=self.mapping.file,
+                                     tenant=tenant.label) as trail:
+                        result = finish_run(plan, tenant.graph, trail=trail, options=options,
+                                            matching=self.mapping.matching[0],
+                                            warnings=warnings)
                 except ConnectorError as exc:
                     with self.store.editing(upload_id) as upload:
                         upload.status, upload.review_outdated = "reviewed", True
@@ -262,30 +285,14 @@ class Workflow:
                         upload.event(account.name, upload.notice)
                     raise Refused(502, "Applying failed", upload.notice) from None
         # Like `run`: the configured reports, and history kept only as long as configured.
-        folder = reports_folder(self.config, self.state)
-        write_reports(result, self.config.reports, folder)
-        prune_history([self.runs, folder], days=self.config.retention.runs_days)
+        publish_configured(result, self.config, self.state)
         with self.store.editing(upload_id) as upload:
             upload.status = "reviewed" if result.stopped else "applied"
             upload.applied_run_id = result.run_id
             upload.applied_status = result.status
             upload.run_ids.append(result.run_id)
-            if plan_fingerprint(sync_dict(result)) != upload.review_fingerprint:
-                upload.notice = ("The tenant changed while the run started: the applied "
-                                 "changes differ slightly from the reviewed ones; see the "
-                                 "report.")
             upload.event(account.name, f"applied as run {result.run_id}: {result.status}")
         return upload
-
-    def _plan_fingerprint(self, upload: Upload, graph: Any, label: str) -> str:
-        now = clock.now()
-        plan, warnings = plan_sync(self._source(upload), self.mapping, graph,
-                                   options=self.options(dry_run=True), now=now)
-        check = SyncResult(run_id="approval-check", dry_run=True, source=upload.original_name,
-                           mapping=self.mapping.file, tenant=label, started=now, plan=plan,
-                           source_warnings=list(warnings))
-        check.stopped = check_safety(plan, self.options(dry_run=True).thresholds)
-        return plan_fingerprint(sync_dict(check))
 
     def reject(self, upload_id: str, account: Account) -> Upload:
         """Close an upload without applying it."""
@@ -321,6 +328,3 @@ class Workflow:
             raise Refused(404, "No such upload", "There is no upload with this id.")
         return upload
 
-    def _overrides(self) -> dict[str, Any] | None:
-        tenant = self.config.tenant
-        return tenant.settings_overrides() if tenant is not None else None

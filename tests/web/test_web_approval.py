@@ -124,7 +124,7 @@ def test_a_plan_stopped_by_the_safety_thresholds_cannot_be_approved(tmp_path: Pa
         # A truncated export: most users would be disabled.
         uid = upload_id(upload(client, "truncated.csv", csv_bytes(header, records[:60])))
         page = client.get(f"/uploads/{uid}").text
-        assert "Stopped by the safety checks" in page and "--max-disables" in page
+        assert "Stopped by the safety checks" in page and "policies.max_disables" in page
         refused = post_button(client, uid, "approve")
         assert refused.status_code == 409 and "stopped by the safety checks" in refused.text
     assert sum(1 for u in users(state).values() if u.get("accountEnabled")) >= 300

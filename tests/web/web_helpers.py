@@ -43,6 +43,7 @@ def write_config(folder: Path, **serve: Any) -> Path:
     policies = serve.pop("policies", {})
     data = {
         "version": 1,
+        "tenant": "sandbox",
         "mapping": str(MAPPING),
         "paths": {"state": str(folder / "state")},
         "policies": policies,
