@@ -85,7 +85,7 @@ def test_a_configured_run_holds_them_too_unless_its_policy_allows(
     def config(**policies: Any) -> Path:
         path = tmp_path / "hr-connector.yaml"
         path.write_text(yaml.safe_dump({
-            "version": 1, "source": {"file": str(source)},
+            "version": 1, "tenant": "sandbox", "source": {"file": str(source)},
             "mapping": str(ROOT / "mappings" / "default.yaml"),
             "paths": {"state": str(state)}, "reports": [], "policies": policies}),
             encoding="utf-8")
