@@ -485,3 +485,12 @@ def test_every_action_is_counted_in_every_format(result: SyncResult) -> None:
         assert action in texts["terminal"]
         assert f'class="tile a-{action}' in texts["html"]
 
+
+
+def test_html_style_is_the_one_the_csp_allows(result: SyncResult) -> None:
+    """The CSS comes from templates/report.css: the CSP hashes exactly what the page has."""
+    page = sync_html(result)
+    style = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in CSP
+    assert page.count("<style>") == 1 and ":root{--fg:" in style
