@@ -123,19 +123,19 @@ def require(request: Request, roles: frozenset[str]) -> tuple[Visitor, Account]:
     return seen, seen.account
 
 
-def page(request: Request, html: str, seen: Visitor, status: int = 200) -> HTMLResponse:
-    """An HTML response; it sets the cookie of a session that starts with it."""
-    response = HTMLResponse(html, status)
+def page(request: Request, template: str, seen: Visitor, status: int = 200,
+         **values: Any) -> HTMLResponse:
+    """The page ``template`` (see ``pages``) for ``seen``, with the bar for who is signed
+    in; it sets the cookie of a session that starts with it."""
+    chrome: dict[str, Any] = {"user": None, "roles": (), "csrf": None}
+    if seen.account is not None:
+        chrome = {"user": seen.account.name, "roles": seen.account.roles,
+                  "csrf": seen.session.csrf}
+    response = pages.TEMPLATES.TemplateResponse(request, template, {**chrome, **values},
+                                                status_code=status)
     if seen.fresh:
         set_cookie(response, context(request).sessions, seen.session, request)
     return response
-
-
-def chrome(seen: Visitor) -> dict[str, Any]:
-    """The page bar's arguments for a visitor."""
-    if seen.account is None:
-        return {}
-    return {"user": seen.account.name, "roles": seen.account.roles, "csrf": seen.session.csrf}
 
 
 async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
