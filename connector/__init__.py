@@ -11,7 +11,8 @@ The library behind the ``hr-connector`` command, for use without it::
         result = connector.run_sync(
             "employees.csv", mapping, tenant.graph, tenant=tenant.label,
             options=connector.SyncOptions(dry_run=True), runs_folder=Path("runs"))
-    Path("plan.html").write_text(connector.render_report(result, "html"))
+    Path("plan.html").write_text(connector.render_report(result, "html"))  # str
+    Path("plan.xlsx").write_bytes(connector.report_bytes(result, "xlsx"))  # any format
 
 or one configured run, as cron does: ``connector.run_job(connector.load_config(path))``.
 Every error is a ``connector.ConnectorError`` with an ``exit_code``; record problems are
@@ -73,6 +74,7 @@ _WHERE: dict[str, str] = {
     # reports
     "render_report": "connector.report.sync",
     "report_dict": "connector.report.sync",
+    "report_bytes": "connector.report.sync",
     "REPORT_FORMATS": "connector.report.sync",
     # configured runs
     "load_config": "connector.config",
@@ -121,6 +123,7 @@ __all__ = [
     "plan_sync",
     "prepare",
     "render_report",
+    "report_bytes",
     "report_dict",
     "run_job",
     "run_sync",
@@ -170,6 +173,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; the same names as _WHER
     from connector.readers import Reader, open_source
     from connector.report.sync import FORMATS_BY_SUFFIX as REPORT_FORMATS
     from connector.report.sync import render as render_report
+    from connector.report.sync import report_bytes
     from connector.report.sync import sync_dict as report_dict
     from connector.run.job import run_job
     from connector.run.prepare import Prepared, prepare, validate_file

@@ -221,7 +221,7 @@ def test_dry_run_dict_has_no_outcomes() -> None:
 
 
 def test_render_dispatch_and_suffixes(result: SyncResult) -> None:
-    assert set(FORMATS_BY_SUFFIX.values()) == {"json", "html", "csv", "md"}
+    assert set(FORMATS_BY_SUFFIX.values()) == {"json", "html", "csv", "md", "xlsx"}
     assert FORMATS_BY_SUFFIX[".htm"] == "html"
     text = render(result, "json")
     assert "Zoë O'Brien" in text  # ensure_ascii=False

@@ -21,7 +21,7 @@ from connector.cli.common import (
 from connector.core.plan.safety import Thresholds
 from connector.errors import EXIT_RECORD_ERRORS, EXIT_SAFETY, ConfigError
 from connector.mapping import load_mapping
-from connector.report.sync import FORMATS_BY_SUFFIX, render, sync_terminal
+from connector.report.sync import FORMATS_BY_SUFFIX, report_bytes, sync_terminal
 from connector.run.history import state_dir as resolve_state
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import open_tenant
@@ -69,7 +69,7 @@ def _overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
 @param_option
 @click.option("--dry-run", is_flag=True, help="Plan and report; write nothing.")
 @click.option("--report", "reports", multiple=True, type=click.Path(dir_okay=False),
-              help="Write a report; the extension picks the format: .json .html .csv .md "
+              help="Write a report; the extension picks the format: .json .html .csv .md .xlsx "
                    "(repeatable).")
 @click.option("--sheet", help="Worksheet to read from a workbook (default: the first).")
 @click.option("--show", type=click.IntRange(min=0), default=40, show_default=True,
@@ -131,8 +131,7 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
     for report in reports:
         path = Path(report)
         try:
-            path.write_text(render(result, FORMATS_BY_SUFFIX[path.suffix.lower()]),
-                            encoding="utf-8")
+            path.write_bytes(report_bytes(result, FORMATS_BY_SUFFIX[path.suffix.lower()]))
         except OSError as exc:
             raise ConfigError(f"cannot write the report {path}: {exc.strerror}") from None
         click.echo(f"report: {path}")

@@ -185,7 +185,7 @@ class ServeConfig(_Strict):
     session_secret: SecretRef | None = None
 
 
-ReportFormat = Literal["json", "html", "csv", "md"]
+ReportFormat = Literal["json", "html", "csv", "md", "xlsx"]
 
 
 def _default_reports() -> list[ReportFormat]:

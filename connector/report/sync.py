@@ -1,4 +1,5 @@
-"""Renders a sync run (``SyncResult``) as JSON, HTML, CSV, Markdown and a terminal view. Pure.
+"""Renders a sync run (``SyncResult``) as JSON, HTML, CSV, Markdown, an Excel workbook and a
+terminal view. Pure.
 
 Every format is rendered from one dict, ``sync_dict(result)`` (the JSON report), so the
 formats cannot disagree. The JSON report is a contract other tools rely on:
@@ -50,9 +51,9 @@ from connector.report.html import (
 )
 from connector.report.validation import problem_dict, spreadsheet_safe
 
-Format = Literal["json", "html", "csv", "md"]
+Format = Literal["json", "html", "csv", "md", "xlsx"]
 FORMATS_BY_SUFFIX: dict[str, Format] = {".json": "json", ".html": "html", ".htm": "html",
-                                        ".csv": "csv", ".md": "md"}
+                                        ".csv": "csv", ".md": "md", ".xlsx": "xlsx"}
 CSV_COLUMNS = ("run_id", "action", "employeeId", "userPrincipalName", "attribute", "old",
                "new", "reason", "outcome")
 
@@ -360,10 +361,30 @@ def sync_terminal(result: SyncResult, *, limit: int = 50) -> RenderableType:
     return Group(*parts)
 
 
+# --- Excel -------------------------------------------------------------------------------
+
+def sync_xlsx(result: SyncResult) -> bytes:
+    """An Excel workbook: summary, one row per attribute change, problems
+    (``connector.report.xlsx``)."""
+    from connector.report.xlsx import xlsx_workbook  # openpyxl loads for this format only
+
+    report = sync_dict(result)
+    note = _run_note(report)
+    return xlsx_workbook(report, counted=_counted(report),
+                         outcome_of=lambda item: _item_outcome(item, note))
+
+
 # --- dispatch -----------------------------------------------------------------------------
 
-def render(result: SyncResult, fmt: Format | str) -> str:
-    """The report in ``fmt`` (``json``, ``html``, ``csv`` or ``md``) as text to write."""
+def report_bytes(result: SyncResult, fmt: Format | str) -> bytes:
+    """What a report file in ``fmt`` holds: the text formats in UTF-8, or the workbook."""
+    content = render(result, fmt)
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def render(result: SyncResult, fmt: Format | str) -> str | bytes:
+    """The report in ``fmt``: text for ``json``, ``html``, ``csv`` and ``md``, the
+    workbook's bytes for ``xlsx`` (``report_bytes`` gives every format as bytes)."""
     if fmt == "json":
         return json.dumps(sync_dict(result), indent=2, ensure_ascii=False) + "\n"
     if fmt == "html":
@@ -372,4 +393,6 @@ def render(result: SyncResult, fmt: Format | str) -> str:
         return sync_csv(result)
     if fmt == "md":
         return sync_markdown(result)
-    raise ValueError(f"unknown report format {fmt!r}; use one of json, html, csv, md")
+    if fmt == "xlsx":
+        return sync_xlsx(result)
+    raise ValueError(f"unknown report format {fmt!r}; use one of json, html, csv, md, xlsx")

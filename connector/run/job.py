@@ -28,7 +28,7 @@ from connector.errors import (
 )
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, load_mapping
-from connector.report.sync import render
+from connector.report.sync import report_bytes
 from connector.run.dropfolder import Candidate, DropFolder
 from connector.run.history import prune_history, state_dir
 from connector.run.lock import RunLock
@@ -54,13 +54,13 @@ def options_from(config: Config, *, dry_run: bool | None = None) -> SyncOptions:
         default_domain=p.default_domain)
 
 
-def write_reports(result: SyncResult, formats: Iterable[str], folder: Path) -> dict[str, str]:
+def write_reports(result: SyncResult, formats: Iterable[str], folder: Path) -> dict[str, bytes]:
     """Write the run's reports as ``<folder>/<run id>.<format>``; returns them by format."""
-    rendered: dict[str, str] = {fmt: render(result, fmt) for fmt in formats}
+    rendered = {fmt: report_bytes(result, fmt) for fmt in formats}
     folder.mkdir(parents=True, exist_ok=True)
-    for fmt, text in rendered.items():
+    for fmt, content in rendered.items():
         path = folder / f"{result.run_id}.{fmt}"
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(content)
         log("report written", run_id=result.run_id, path=str(path))
     return rendered
 
@@ -141,7 +141,7 @@ class _Job:
             self.on_result(result)
         return result
 
-    def write_reports(self, result: SyncResult) -> dict[str, str]:
+    def write_reports(self, result: SyncResult) -> dict[str, bytes]:
         return write_reports(result, self.config.reports, self.reports)
 
     def one(self, source: Source) -> int:
