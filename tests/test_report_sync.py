@@ -28,9 +28,9 @@ from connector.core.plan import ACTIONS, Change, Plan
 from connector.core.results import Outcome, SyncResult
 from connector.errors import Problem
 from connector.report.html import CSP
+from connector.report.markdown import md_cell
 from connector.report.sync import (
     FORMATS_BY_SUFFIX,
-    md_cell,
     render,
     sync_csv,
     sync_dict,

@@ -116,9 +116,19 @@ def test_any_text_gives_a_workbook_excel_opens(text: str) -> None:
     book = workbook(result)
     job = next(row for row in book["Changes"].iter_rows(min_row=2)
                if row[4].value == "jobTitle" and row[0].value == "update")
-    expected = xlsx.ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    expected = xlsx.NOT_XML.sub("\ufffd", lines)
     assert (job[5].value or "") == expected  # openpyxl reads an empty cell as None
     assert job[6].value == "=" + expected and job[6].data_type == "s"
+
+
+@pytest.mark.parametrize("odd", ["\x0b", "\x00", "\ufffe", "\uffff", chr(0xD800), chr(0xDFFF)])
+def test_characters_xml_cannot_hold_become_replacement_characters(odd: str) -> None:
+    result = make_result()
+    result.plan.changes[1].attributes["jobTitle"] = (f"a{odd}b", "\x85\u2028\U0001f600")
+    job = next(row for row in workbook(result)["Changes"].iter_rows(min_row=2, values_only=True)
+               if row[4] == "jobTitle" and row[0] == "update")
+    assert job[5:7] == ("a\ufffdb", "\x85\u2028\U0001f600")
 
 
 def test_a_value_longer_than_a_cell_holds_is_cut() -> None:
