@@ -1,6 +1,7 @@
 """What every request of the upload page goes through: who is asking, whether they may,
 reading a posted form within a byte limit and checking its CSRF token, the security
-headers. The routes (``app``) call these first.
+headers, and rendering a page from its template (``page``). The routes (``app``) call
+these.
 """
 
 from __future__ import annotations
