@@ -48,8 +48,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## bench: speed figures (readers; more as the product grows)
+## bench: speed figures (readers, mapping; sync and Graph writes are bench/sync.py and
+## bench/graph_writes.py); the bench extra adds pandas, a contender of bench/readers.py
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python bench/readers.py
 	$(BIN)/python bench/mapping.py
 
@@ -60,7 +62,7 @@ sample: $(STAMP)
 ## lock: re-pin dependency versions after changing pyproject.toml
 lock:
 	rm -rf /tmp/hrc-lock && $(PYTHON) -m venv /tmp/hrc-lock
-	/tmp/hrc-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/hrc-lock/bin/pip install --quiet -e '.[dev,bench]'
 	/tmp/hrc-lock/bin/pip freeze --exclude-editable | grep -vi '^hr-connector' > constraints.txt
 	rm -rf /tmp/hrc-lock
 

@@ -252,3 +252,9 @@ class Problem:
     def __str__(self) -> str:
         where = self.where()
         return f"{where}: {self.reason}" if where else self.reason
+
+
+__all__ = ["EXIT_INTERNAL", "EXIT_LOCKED", "EXIT_OK", "EXIT_RECORD_ERRORS", "EXIT_SAFETY",
+           "EXIT_UNUSABLE", "AuthError", "ConfigError", "ConnectorError", "EvaluationError",
+           "FatalGraphError", "GraphError", "MappingError", "Problem", "RetriableGraphError",
+           "RunInterrupted", "Severity", "SourceError"]

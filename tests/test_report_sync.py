@@ -28,9 +28,9 @@ from connector.core.plan import ACTIONS, Change, Plan
 from connector.core.results import SyncResult, WriteOutcome
 from connector.errors import Problem
 from connector.report.html import CSP
+from connector.report.markdown import md_cell
 from connector.report.sync import (
     FORMATS_BY_SUFFIX,
-    md_cell,
     render,
     sync_csv,
     sync_dict,
@@ -229,7 +229,7 @@ def test_dry_run_dict_has_no_outcomes() -> None:
 
 
 def test_render_dispatch_and_suffixes(result: SyncResult) -> None:
-    assert set(FORMATS_BY_SUFFIX.values()) == {"json", "html", "csv", "md"}
+    assert set(FORMATS_BY_SUFFIX.values()) == {"json", "html", "csv", "md", "xlsx"}
     assert FORMATS_BY_SUFFIX[".htm"] == "html"
     text = render(result, "json")
     assert "Zoë O'Brien" in text  # ensure_ascii=False
@@ -497,3 +497,12 @@ def test_every_action_is_counted_in_every_format(result: SyncResult) -> None:
         assert action in texts["terminal"]
         assert f'class="tile a-{action}' in texts["html"]
 
+
+
+def test_html_style_is_the_one_the_csp_allows(result: SyncResult) -> None:
+    """The CSS comes from templates/report.css: the CSP hashes exactly what the page has."""
+    page = sync_html(result)
+    style = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in CSP
+    assert page.count("<style>") == 1 and ":root{--fg:" in style

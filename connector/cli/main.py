@@ -10,6 +10,9 @@ code  meaning
 1     finished, but some records have errors
 2     bad input, configuration or usage: nothing could be done
 3     stopped by a safety threshold before writing anything
+4     ``run``: another run holds the lock of this state directory; nothing was done
+70    a bug in hr-connector (the message says so; ``HRC_DEBUG=1`` shows the traceback)
+130   interrupted (Ctrl-C)
 ====  ==========================================================================
 """
 

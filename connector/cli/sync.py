@@ -76,7 +76,7 @@ def _overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
 @param_option
 @click.option("--dry-run", is_flag=True, help="Plan and report; write nothing.")
 @click.option("--report", "reports", multiple=True, type=click.Path(dir_okay=False),
-              help="Write a report; the extension picks the format: .json .html .csv .md "
+              help="Write a report; the extension picks the format: .json .html .csv .md .xlsx "
                    "(repeatable).")
 @click.option("--sheet", help="Worksheet to read from a workbook (default: the first).")
 @click.option("--show", type=click.IntRange(min=0), default=40, show_default=True,

@@ -197,7 +197,7 @@ class ServeConfig(_Strict):
     session_secret: SecretRef | None = None
 
 
-ReportFormat = Literal["json", "html", "csv", "md"]
+ReportFormat = Literal["json", "html", "csv", "md", "xlsx"]
 
 #: What a configuration without a usable ``tenant:`` is told.
 TENANT_HELP = ("say which tenant to write to: 'tenant: sandbox' for the local sandbox "

@@ -177,11 +177,6 @@ class CompiledMapping:
         return Problem(f"{rule}: {exc.message}", file=None, row=record.row, column=rule,
                        key=key or None)
 
-    def map_records(self, records: Sequence[Record], context: EvalContext) -> list[MappedRecord]:
-        """Map records in order (order matters for SelectUniqueValue)."""
-        with paused_gc():
-            return [self.map_record(record, context) for record in records]
-
 
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:

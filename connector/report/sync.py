@@ -1,4 +1,5 @@
-"""Renders a sync run (``SyncResult``) as JSON, HTML, CSV, Markdown and a terminal view. Pure.
+"""Renders a sync run (``SyncResult``) as JSON, HTML, CSV, Markdown, an Excel workbook and a
+terminal view. Pure.
 
 Every format is rendered from one dict, ``sync_dict(result)`` (the JSON report), so the
 formats cannot disagree. The JSON report is a contract other tools rely on:
@@ -48,14 +49,14 @@ from connector.report.html import (
     html_page,
     outcome_text,
     plural,
-    problem_where,
     value_text,
 )
+from connector.report.markdown import markdown_page
 from connector.report.validation import problem_dict, spreadsheet_safe
 
-Format = Literal["json", "html", "csv", "md"]
+Format = Literal["json", "html", "csv", "md", "xlsx"]
 FORMATS_BY_SUFFIX: dict[str, Format] = {".json": "json", ".html": "html", ".htm": "html",
-                                        ".csv": "csv", ".md": "md"}
+                                        ".csv": "csv", ".md": "md", ".xlsx": "xlsx"}
 CSV_COLUMNS = ("run_id", "action", "employeeId", "userPrincipalName", "attribute", "old",
                "new", "reason", "outcome")
 
@@ -210,84 +211,11 @@ def sync_csv(result: SyncResult) -> str:
 
 # --- Markdown -----------------------------------------------------------------------------
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|&"})
-
-
-def md_cell(value: Any) -> str:
-    """Text safe in a Markdown table cell: punctuation Markdown or HTML would act on is
-    backslash-escaped (so ``|`` cannot split a cell), newlines become ``<br>``."""
-    text = value_text(value).translate(_MD_SPECIAL)
-    return "<br>".join(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-
-
-# "Records in error", not "Error": the page also has an "Errors" section (every problem).
-_MD_SECTIONS = {"create": "Create", "update": "Update", "disable": "Disable",
-                "enable": "Enable", "delete": "Delete", "manager": "Manager changes",
-                "skipped": "Skipped records", "error": "Records in error",
-                "held": "Held back by rows with errors (not written)"}
-
-
-def _md_value(value: Any) -> str:
-    return "*(empty)*" if value in (None, "", []) else md_cell(value)
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(row) + " |" for row in rows), ""]
-
-
-def _md_note(item: Mapping[str, Any]) -> str:
-    parts = [md_cell(item["reason"]), md_cell(outcome_text(item["outcome"]))]
-    return "; ".join(p for p in parts if p)
-
-
-def _md_problems(title: str, problems: list[dict[str, Any]]) -> list[str]:
-    lines = [f"## {title} ({len(problems)})", ""]
-    for problem in problems:
-        where = md_cell(problem_where(problem))
-        lines.append(f"- {where + ': ' if where else ''}{md_cell(problem['reason'])}")
-    return [*lines, ""] if problems else [*lines, "None.", ""]
-
-
 def sync_markdown(result: SyncResult) -> str:
-    """A Markdown report: status, summary table, a section per action, errors, warnings."""
+    """A Markdown report: status, summary table, a section per action, errors, warnings
+    (``connector.report.markdown``)."""
     report = sync_dict(result)
-    lines = ["# HR sync report", "", f"**{md_cell(headline(report))}** "
-             f"(status: {md_cell(report['status'])})", ""]
-    for label, name in (("Run", "run_id"), ("Source", "source"), ("Mapping", "mapping"),
-                        ("Tenant", "tenant"), ("Started", "started"), ("Finished", "finished"),
-                        ("Records", "records"), ("Managed users", "managed")):
-        lines.append(f"- {label}: {md_cell(report[name])}")
-    lines.append("")
-    if report["stopped"]:
-        lines.extend(["> **STOPPED by the safety checks: nothing was written.**", ">"])
-        lines.extend(f"> - {md_cell(reason)}" for reason in report["stopped"])
-        lines.append("")
-    summary = report["summary"]
-    counted = _counted(report)
-    lines.extend(["## Summary", "", *_md_table(["Action", "Count"],
-                                                [[a, str(summary[a])] for a in counted])])
-    for action in ACTIONS:
-        items = [i for i in report["changes"] if i["action"] == action]
-        if not items:
-            continue
-        rows = []
-        for item in items:
-            first = [md_cell(item["employeeId"]), md_cell(item["userPrincipalName"]),
-                     md_cell(item["row"])]
-            note = _md_note(item)
-            attributes = item["attributes"].items() or [("", None)]
-            for n, (name, change) in enumerate(attributes):
-                old = "" if change is None or action == "create" else _md_value(change["old"])
-                new = "" if change is None else _md_value(change["new"])
-                rows.append([*(first if n == 0 else ["", "", ""]), md_cell(name), old, new,
-                             note if n == 0 else ""])
-        lines.extend([f"## {_MD_SECTIONS[action]} ({len(items)})", "", *_md_table(
-            ["Key", "UPN", "Row", "Attribute", "Old", "New", "Reason / outcome"], rows)])
-    lines.extend(_md_problems("Errors", report["errors"]))
-    lines.extend(_md_problems("Warnings", report["warnings"]))
-    lines.append("Unchanged users are counted, not listed. Times are UTC.")
-    return "\n".join(lines) + "\n"
+    return markdown_page(report, counted=_counted(report))
 
 
 # --- terminal -----------------------------------------------------------------------------
@@ -368,10 +296,30 @@ def sync_terminal(result: SyncResult, *, limit: int = 50) -> RenderableType:
     return Group(*parts)
 
 
+# --- Excel -------------------------------------------------------------------------------
+
+def sync_xlsx(result: SyncResult) -> bytes:
+    """An Excel workbook: summary, one row per attribute change, problems
+    (``connector.report.xlsx``)."""
+    from connector.report.xlsx import xlsx_workbook  # openpyxl loads for this format only
+
+    report = sync_dict(result)
+    note = _run_note(report)
+    return xlsx_workbook(report, counted=_counted(report),
+                         outcome_of=lambda item: _item_outcome(item, note))
+
+
 # --- dispatch -----------------------------------------------------------------------------
 
-def render(result: SyncResult, fmt: Format | str) -> str:
-    """The report in ``fmt`` (``json``, ``html``, ``csv`` or ``md``) as text to write."""
+def report_bytes(result: SyncResult, fmt: Format | str) -> bytes:
+    """What a report file in ``fmt`` holds: the text formats in UTF-8, or the workbook."""
+    content = render(result, fmt)
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def render(result: SyncResult, fmt: Format | str) -> str | bytes:
+    """The report in ``fmt``: text for ``json``, ``html``, ``csv`` and ``md``, the
+    workbook's bytes for ``xlsx`` (``report_bytes`` gives every format as bytes)."""
     if fmt == "json":
         return json.dumps(sync_dict(result), indent=2, ensure_ascii=False) + "\n"
     if fmt == "html":
@@ -380,4 +328,6 @@ def render(result: SyncResult, fmt: Format | str) -> str:
         return sync_csv(result)
     if fmt == "md":
         return sync_markdown(result)
-    raise ValueError(f"unknown report format {fmt!r}; use one of json, html, csv, md")
+    if fmt == "xlsx":
+        return sync_xlsx(result)
+    raise ValueError(f"unknown report format {fmt!r}; use one of json, html, csv, md, xlsx")

@@ -84,7 +84,8 @@ _READ = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0) | getattr(os, "O_NO
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0)
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
 
-Outcome = Literal["applied", "duplicate", "rejected"]
+#: What became of a file, as the ledger records it.
+LedgerOutcome = Literal["applied", "duplicate", "rejected"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,7 @@ class LedgerEntry:
     sha256: str
     name: str
     moved_to: str  # relative to the folder, e.g. "processed/20261126T043512Z-staff.csv"
-    outcome: Outcome
+    outcome: LedgerOutcome
     run_id: str
     date: str  # UTC, ISO 8601
     size: int
@@ -160,7 +161,7 @@ def _entry(raw: Any) -> LedgerEntry:
     if not isinstance(raw, dict) or set(raw) != set(LedgerEntry.__dataclass_fields__):
         raise ValueError("an entry does not have the expected fields")
     if not all(isinstance(raw[k], str) for k in raw if k != "size") or \
-            type(raw["size"]) is not int or raw["outcome"] not in get_args(Outcome):
+            type(raw["size"]) is not int or raw["outcome"] not in get_args(LedgerOutcome):
         raise ValueError("an entry has a value of the wrong type")
     return LedgerEntry(**raw)
 
@@ -364,7 +365,7 @@ class DropFolder:
             raise SourceError("the file changed after it was read; it is left in place for "
                               "the next run", file=name)
         duplicate = candidate.duplicate_of if ok else None
-        outcome: Outcome = "duplicate" if duplicate else "applied" if ok else "rejected"
+        outcome: LedgerOutcome = "duplicate" if duplicate else "applied" if ok else "rejected"
         target = self._move_and_record(candidate, PROCESSED if ok else REJECTED, outcome,
                                        run_id)
         try:
@@ -389,7 +390,7 @@ class DropFolder:
                               f"{exc.strerror or exc}", file=name) from None
         return target
 
-    def _move_and_record(self, candidate: Candidate, where: str, outcome: Outcome,
+    def _move_and_record(self, candidate: Candidate, where: str, outcome: LedgerOutcome,
                          run_id: str) -> Path:
         target_dir = self._subdir(where)
         now = dt.datetime.fromtimestamp(self._clock(), dt.UTC)

@@ -21,7 +21,7 @@ from pathlib import Path
 from connector.config import Config
 from connector.core.results import SyncResult
 from connector.errors import EXIT_RECORD_ERRORS, ConfigError, ConnectorError
-from connector.report.sync import FORMATS_BY_SUFFIX, Format, render
+from connector.report.sync import FORMATS_BY_SUFFIX, Format, report_bytes
 from connector.run import history
 from connector.run.logs import log
 
@@ -100,17 +100,17 @@ def check_outputs(*, state: Path, reports: Sequence[ReportTarget] = (),
         check_file(target.path, "report")
 
 
-def publish(result: SyncResult, targets: Iterable[ReportTarget]) -> dict[str, str]:
+def publish(result: SyncResult, targets: Iterable[ReportTarget]) -> dict[str, bytes]:
     """Write the run's reports; returns them rendered, by format. A report that cannot be
     written after the tenant was written to is ``ReportNotWritten`` (exit 1), before that
     a ``ConfigError`` (exit 2)."""
-    rendered: dict[str, str] = {}
+    rendered: dict[str, bytes] = {}
     for target in targets:
-        text = rendered.get(target.fmt) or render(result, target.fmt)
-        rendered[target.fmt] = text
+        content = rendered.get(target.fmt) or report_bytes(result, target.fmt)
+        rendered[target.fmt] = content
         try:
             target.path.parent.mkdir(parents=True, exist_ok=True)
-            target.path.write_text(text, encoding="utf-8")
+            target.path.write_bytes(content)
         except OSError as exc:
             message = f"cannot write the report {target.path}: {_reason(exc)}"
             if result.outcomes:
@@ -126,7 +126,7 @@ def reports_folder(config: Config, state: Path) -> Path:
 
 
 def publish_configured(result: SyncResult, config: Config, state: Path, *,
-                       prune_history: bool = True) -> dict[str, str]:
+                       prune_history: bool = True) -> dict[str, bytes]:
     """The reports a configuration asks for, as ``<reports folder>/<run id>.<format>``,
     then history older than its retention pruned (runs and reports) unless the caller
     prunes once after several runs (``run`` over a drop folder)."""

@@ -1,5 +1,6 @@
-"""Wires the stages together: open a source, check it (and, as the product grows, map,
-plan and apply). The CLI calls these; they hold no rules of their own.
+"""Read, check and map a source: ``validate_file`` opens and checks it, ``prepare`` also
+maps every record. ``validate``, ``preview`` and every sync call these; they hold no rules
+of their own.
 """
 
 from __future__ import annotations

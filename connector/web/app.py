@@ -44,7 +44,6 @@ from connector.errors import ConfigError, ConnectorError
 from connector.report.html import CSP as REPORT_CSP
 from connector.report.html import html_page
 from connector.run.history import load_run, state_dir
-from connector.web import pages, pages_upload
 from connector.web.auth import SessionCodec, Throttle, csrf_ok, parse_hash, password_fingerprint
 from connector.web.guard import (
     CSRF_REFUSAL,
@@ -52,7 +51,6 @@ from connector.web.guard import (
     SecurityHeaders,
     SignInFirst,
     WebContext,
-    chrome,
     context,
     current_visitor,
     find_upload,
@@ -63,7 +61,7 @@ from connector.web.guard import (
     safe_next,
     see,
 )
-from connector.web.session import clear_cookie, set_cookie
+from connector.web.session import Visitor, clear_cookie, set_cookie
 from connector.web.store import TooLarge, Upload, UploadStore, display_name
 from connector.web.workflow import APPROVERS, UPLOADERS, Refused, Workflow
 
@@ -135,8 +133,8 @@ async def _refused(request: Request, exc: Exception) -> Response:
     seen = current_visitor(request)
     upload_id = request.path_params.get("upload_id")
     back = exc.back or (f"/uploads/{upload_id}" if upload_id and exc.status != 404 else None)
-    html = pages.refusal_page(exc.title, exc.message, back=back, **chrome(seen))
-    return page(request, html, seen, exc.status)
+    return page(request, "refusal.html", seen, exc.status, title=exc.title,
+                message=exc.message, back=back)
 
 
 async def _sign_in_first(request: Request, exc: Exception) -> Response:
@@ -147,11 +145,19 @@ async def _sign_in_first(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     seen = current_visitor(request)
-    html = pages.refusal_page(f"{exc.status_code}", str(exc.detail), **chrome(seen))
-    return page(request, html, seen, exc.status_code)
+    return page(request, "refusal.html", seen, exc.status_code, title=f"{exc.status_code}",
+                message=str(exc.detail), back=None)
 
 
 # --- sign-in ----------------------------------------------------------------------------
+
+def _login_page(request: Request, seen: Visitor, status: int = 200, *, name: str = "",
+                next_path: str = "/", error: str | None = None,
+                notice: str | None = None) -> Response:
+    """The sign-in form; its token is the (anonymous) session's."""
+    return page(request, "login.html", seen, status, token=seen.session.csrf, name=name,
+                next_path=next_path, error=error, notice=notice)
+
 
 async def login_form(request: Request) -> Response:
     """The sign-in page (and the anonymous session whose token its form carries)."""
@@ -159,9 +165,8 @@ async def login_form(request: Request) -> Response:
     if seen.account is not None:
         return see("/")
     notice = "You have signed out." if request.query_params.get("out") else None
-    html = pages.login_page(seen.session.csrf, notice=notice,
-                            next_path=safe_next(request.query_params.get("next")))
-    return page(request, html, seen)
+    return _login_page(request, seen, notice=notice,
+                       next_path=safe_next(request.query_params.get("next")))
 
 
 async def login(request: Request) -> Response:
@@ -178,16 +183,14 @@ async def login(request: Request) -> Response:
     key, client = name.casefold(), request.client.host if request.client else ""
     wait = max(ctx.throttle.wait(key), ctx.throttle_clients.wait(client))
     if wait:
-        html = pages.login_page(seen.session.csrf, name=name, next_path=next_path, error=(
+        return _login_page(request, seen, 429, name=name, next_path=next_path, error=(
             f"Too many failed sign-ins. Try again in {int(wait // 60) + 1} minutes."))
-        return page(request, html, seen, 429)
     account = ctx.accounts.get(name)
     if not await run_in_threadpool(ctx.check_password, account, password) or account is None:
         ctx.throttle.fail(key)
         ctx.throttle_clients.fail(client)
-        html = pages.login_page(seen.session.csrf, name=name, next_path=next_path,
-                                error="Wrong account name or password.")
-        return page(request, html, seen, 401)
+        return _login_page(request, seen, 401, name=name, next_path=next_path,
+                           error="Wrong account name or password.")
     ctx.throttle.clear(key)
     ctx.sessions.revoke(seen.session)
     session = ctx.sessions.new(account.name, password_fingerprint(account.password_hash))
@@ -211,16 +214,15 @@ async def uploads_list(request: Request) -> Response:
     """Every upload with its status and who uploaded and approved it."""
     seen, account = require(request, EVERYONE)
     uploads = await run_in_threadpool(context(request).store.list)
-    return page(request, pages.uploads_page(uploads, **chrome(seen)), seen)
+    return page(request, "uploads.html", seen, uploads=uploads)
 
 
 async def upload_form(request: Request) -> Response:
     """The form to upload a file."""
     seen, _ = require(request, UPLOADERS)
     ctx = context(request)
-    html = pages.upload_form_page(max_mb=ctx.config.serve.max_upload_mb,
-                                  mapping=str(ctx.workflow.mapping.file), **chrome(seen))
-    return page(request, html, seen)
+    return page(request, "upload_form.html", seen, max_mb=ctx.config.serve.max_upload_mb,
+                mapping=str(ctx.workflow.mapping.file))
 
 
 async def upload_receive(request: Request) -> Response:
@@ -255,14 +257,13 @@ async def upload_view(request: Request) -> Response:
     seen, account = require(request, EVERYONE)
     upload = find_upload(request)
     block = context(request).workflow.approval_block(upload, account)
-    html = pages_upload.upload_page(
-        upload, approve_block=None if block is None else block[1],
+    return page(
+        request, "upload.html", seen, upload=upload,
+        approve_block=None if block is None else block[1],
         can_reject=_may_act(upload, account) and upload.status in (
             "validated", "reviewed", "failed"),
         can_review=_may_act(upload, account) and upload.status in ("validated", "reviewed"),
-        allow_absent_disables=context(request).config.policies.allow_absent_disables,
-        **chrome(seen))
-    return page(request, html, seen)
+        allow_absent_disables=context(request).config.policies.allow_absent_disables)
 
 
 async def run_report(request: Request) -> Response:
@@ -293,7 +294,7 @@ async def result_view(request: Request) -> Response:
     if upload.applied_run_id is None:
         raise Refused(404, "Not applied", "This upload has not been applied.")
     report, log = _load_run(request, upload.applied_run_id)
-    return page(request, pages_upload.result_page(upload, report, log, **chrome(seen)), seen)
+    return page(request, "result.html", seen, upload=upload, report=report, log=log)
 
 
 async def upload_review(request: Request) -> Response:
@@ -344,4 +345,4 @@ async def admin(request: Request) -> Response:
                  if ctx.sessions.ephemeral else "signed with serve.session_secret"),
                 ("Policies", config.policies.model_dump_json())]
     accounts = [(a.name, a.roles) for a in ctx.accounts.values()]
-    return page(request, pages.admin_page(accounts, settings, **chrome(seen)), seen)
+    return page(request, "admin.html", seen, accounts=accounts, settings=settings)

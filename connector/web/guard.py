@@ -1,6 +1,7 @@
 """What every request of the upload page goes through: who is asking, whether they may,
 reading a posted form within a byte limit and checking its CSRF token, the security
-headers. The routes (``app``) call these first.
+headers, and rendering a page from its template (``page``). The routes (``app``) call
+these.
 """
 
 from __future__ import annotations
@@ -123,19 +124,19 @@ def require(request: Request, roles: frozenset[str]) -> tuple[Visitor, Account]:
     return seen, seen.account
 
 
-def page(request: Request, html: str, seen: Visitor, status: int = 200) -> HTMLResponse:
-    """An HTML response; it sets the cookie of a session that starts with it."""
-    response = HTMLResponse(html, status)
+def page(request: Request, template: str, seen: Visitor, status: int = 200,
+         **values: Any) -> HTMLResponse:
+    """The page ``template`` (see ``pages``) for ``seen``, with the bar for who is signed
+    in; it sets the cookie of a session that starts with it."""
+    chrome: dict[str, Any] = {"user": None, "roles": (), "csrf": None}
+    if seen.account is not None:
+        chrome = {"user": seen.account.name, "roles": seen.account.roles,
+                  "csrf": seen.session.csrf}
+    response = pages.TEMPLATES.TemplateResponse(request, template, {**chrome, **values},
+                                                status_code=status)
     if seen.fresh:
         set_cookie(response, context(request).sessions, seen.session, request)
     return response
-
-
-def chrome(seen: Visitor) -> dict[str, Any]:
-    """The page bar's arguments for a visitor."""
-    if seen.account is None:
-        return {}
-    return {"user": seen.account.name, "roles": seen.account.roles, "csrf": seen.session.csrf}
 
 
 async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:

@@ -52,7 +52,7 @@ def record(row: int, **values: str) -> Record:
 def run(*records: Record, taken: set[str] | None = None) -> list[MappedRecord]:
     mapping = compile_mapping_text(MAPPING, file="m.yaml")
     context = mapping.context(now=NOW, directory=StubDirectory(taken=taken))
-    return mapping.map_records(list(records), context)
+    return [mapping.map_record(r, context) for r in records]  # in order, as a run maps
 
 
 def test_desired_user_in_graph_types() -> None:

@@ -276,3 +276,15 @@ def test_a_workbook_that_would_expand_too_far_is_refused(tmp_path: Path) -> None
         response = upload(client, "bomb.xlsx", buffer.getvalue())
         assert response.status_code == 422 and "would expand to" in response.text
     assert stored_uploads(tmp_path / "state") == []
+
+
+def test_the_pages_style_is_the_one_the_csp_allows(client: httpx.Client) -> None:
+    """The CSS comes from templates/page.css: the CSP hashes exactly what the page holds."""
+    import base64
+    import hashlib
+
+    response = client.get("/login")
+    style = response.text.split("<style>", 1)[1].split("</style>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in response.headers["content-security-policy"]
+    assert response.text.count("<style>") == 1 and "box-sizing" in style
