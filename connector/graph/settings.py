@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -118,10 +118,6 @@ class GraphSettings:
             values["ca_dir"] = environ["SSL_CERT_DIR"].strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-    def with_changes(self, **changes: Any) -> GraphSettings:
-        """A copy with some fields changed."""
-        return replace(self, **changes)
 
     # --- derived values ----------------------------------------------------------------------
     @property
