@@ -217,17 +217,28 @@ def test_batch_items_are_matched_by_id_not_position() -> None:
         assert fake.users[result.user_id]["employeeId"] == result.operation.ref
 
 
-def test_at_most_20_per_batch_and_a_throttled_item_comes_back_alone() -> None:
+def test_at_most_20_per_batch_and_an_isolated_429_holds_back_only_its_item() -> None:
     fake = FakeGraph()
     fake.op_faults[7] = Fault(429, {"Retry-After": "3"})
     graph, clock = client_for(fake, max_concurrency=1)
     results = graph.execute([create(n) for n in range(45)])
     assert all(r.ok for r in results) and len(fake.users) == 45
-    # After the 429 nothing is sent for 3 s; then the throttled item goes again (alone, not
-    # its whole batch), first in the next batch.
-    assert fake.batch_sizes == [20, 20, 6] and fake.operations.count("POST /users") == 46
-    assert results[6].attempts == 2 and clock.now - 1_800_000_000.0 >= 3.0
-    assert [r.attempts for r in results].count(2) == 1
+    # The others go on at once; the throttled item goes again (alone, not its whole batch)
+    # once its 3 s have passed.
+    assert fake.batch_sizes == [20, 20, 5, 1] and fake.operations.count("POST /users") == 46
+    assert results[6].attempts == 2 and clock.now - 1_800_000_000.0 == pytest.approx(3.0)
+    assert [r.attempts for r in results].count(2) == 1 and graph.pacer.rate is None
+
+
+def test_a_wholly_throttled_batch_holds_every_batch_for_the_retry_after() -> None:
+    fake = FakeGraph()
+    fake.op_faults.update({n: Fault(429, {"Retry-After": "3"}) for n in range(1, 21)})
+    graph, clock = client_for(fake, max_concurrency=1)
+    results = graph.execute([create(n) for n in range(45)])
+    assert all(r.ok for r in results) and len(fake.users) == 45
+    # The quota looks spent: nothing is sent for 3 s, then the pacer spaces the items.
+    assert fake.batch_sizes[0] == 20 and graph.pacer.rate is not None
+    assert clock.now - 1_800_000_000.0 >= 3.0 and fake.operations.count("POST /users") == 65
 
 
 def test_a_failed_batch_is_retried_whole_and_creates_are_looked_up_first() -> None:
