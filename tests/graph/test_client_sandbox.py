@@ -133,6 +133,20 @@ def test_server_errors_and_dropped_connections_leave_no_duplicates(
     assert sum(1 for u in tenant.stored() if u.get("jobTitle") == "After") == 50
 
 
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_create_answered_5xx_after_commit_is_found_by_a_quoted_lookup(status: int) -> None:
+    """The lookup's filter escapes the quote in O'Neil (§4.2) and finds the user the
+    failed POST did create: one user, and the id Graph gave it."""
+    tenant = make_tenant(SandboxConfig.for_tests(fault_status=status, fault_next=1,
+                                                 fault_after_commit=True))
+    op = Operation("create", body=user_body("q", "O'Neil-1"), match=("employeeId", "O'Neil-1"),
+                   ref="O'Neil-1")
+    result = tenant.graph.run(op)
+    stored = tenant.by_employee_id("O'Neil-1")
+    assert result.ok and len(stored) == 1 and result.user_id == stored[0]["id"]
+    assert tenant.app.state.stats["faults"] == 1
+
+
 def test_single_requests_with_dropped_connections_and_lag() -> None:
     tenant = make_tenant(SandboxConfig.for_tests(drop_every_n=2, drop_after_commit=True,
                                                  replication_lag_requests=1))
