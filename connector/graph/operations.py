@@ -8,8 +8,8 @@ again, so a write behaves the same whether it went alone or inside a batch:
   be sent twice (PATCH sets properties, PUT/DELETE of ``manager/$ref`` and DELETE of a user
   leave the same state), so 429, 5xx, dropped connections and timeouts wait ``Retry-After``
   or a jittered backoff and go again, within the :class:`~connector.http.RetryPolicy`
-  bounds: ``max_attempts`` counts failed answers of the operation (429s and the create
-  lookup's answers are not failures), ``max_wait_seconds`` the time since its first send;
+  bounds: ``max_attempts`` counts failed answers of the operation (a 429 is not one, nor
+  a create lookup that finds nothing), ``max_wait_seconds`` the time since its first send;
 - a create whose outcome is unknown (the verdict "verify": timeout, dropped connection or
   5xx after sending) is looked up by its matching attribute
   (``GET /users?$filter={attr} eq '{value}'``) after the wait and re-POSTed only if absent,
