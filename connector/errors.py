@@ -10,7 +10,7 @@
      │    └── EvaluationError      an expression that failed on one record; the
      │                             record is reported, the run goes on
      ├── GraphError                Microsoft Graph said no; keeps error.code and request-id
-     │    ├── RetriableGraphError  429, 503, 504, timeouts, dropped connections
+     │    ├── RetriableGraphError  429, 5xx, timeouts, dropped connections
      │    └── FatalGraphError      everything else (400, 403, 404 ...)
      │         └── AuthError       no token: bad secret, unknown tenant, bad scope
      ├── RunInterrupted            an error cut a run short after its first write    (exit 1)

@@ -9,25 +9,20 @@ Typical use::
         results = graph.execute([Operation("update", user_id, {"department": "R&D"},
                                            ref="E123")])
 
-Nothing here imports :mod:`connector.sandbox` (the sandbox is the client's examiner).
+Which answers are retried, and how long to wait, is :mod:`connector.http`'s policy
+(``RetryPolicy`` is re-exported here for the client's ``policy=``). Nothing here imports
+:mod:`connector.sandbox` (the sandbox is the client's examiner).
 """
 
-from connector.http.retry import parse_retry_after
+from connector.http import RetryPolicy
 
 from .auth import BearerAuth, MsalHttpClient, MsalTokenProvider, TokenProvider, load_certificate
 from .batch import MAX_BATCH, batch_payload, split_responses
 from .client import BASE_FIELDS, GraphClient, version_root
+from .envelope import ErrorInfo, error_info, graph_error
 from .operations import KINDS, Operation, OperationKind, OperationResult
 from .pacing import Pacer
-from .paging import MAX_IN_VALUES, chunked, eq_filter, in_filter, iter_pages, odata_string
-from .retry import (
-    ErrorInfo,
-    Outcome,
-    RetryPolicy,
-    classify,
-    error_info,
-    graph_error,
-)
+from .paging import eq_filter, iter_pages, odata_string
 from .settings import ENV_NAMES, KNOWN_AUTHORITY_HOSTS, GraphSettings
 
 __all__ = [
@@ -36,7 +31,6 @@ __all__ = [
     "KINDS",
     "KNOWN_AUTHORITY_HOSTS",
     "MAX_BATCH",
-    "MAX_IN_VALUES",
     "BearerAuth",
     "ErrorInfo",
     "GraphClient",
@@ -46,21 +40,16 @@ __all__ = [
     "Operation",
     "OperationKind",
     "OperationResult",
-    "Outcome",
     "Pacer",
     "RetryPolicy",
     "TokenProvider",
     "batch_payload",
-    "chunked",
-    "classify",
     "eq_filter",
     "error_info",
     "graph_error",
-    "in_filter",
     "iter_pages",
     "load_certificate",
     "odata_string",
-    "parse_retry_after",
     "split_responses",
     "version_root",
 ]

@@ -7,12 +7,14 @@
   item comes back on its own in a later batch once its ``Retry-After`` (or backoff) has
   passed. SDKs do not retry items inside a batch; retrying only the failed ones is what
   §5 recommends.
-- A batch that fails as a whole (429/503/504, dropped connection, timeout) gives every item
+- A batch that fails as a whole (429, 5xx, dropped connection, timeout) gives every item
   that answer, so all of them are retried — a create among them is first looked up, since
   the batch may have run (§6.3). The outer status may be 200 or 424 when items were
   throttled (§5: sources disagree); both are read item by item.
-- After any 429 new batches wait for the ``Retry-After``, and the :class:`~.pacing.Pacer`
-  spaces items so that the write quota is used without paying for throttled calls (§6.3).
+- A throttled item waits its own ``Retry-After`` while the others go on. Only when 429s
+  persist (the write quota is spent) does the :class:`~.pacing.Pacer` hold every new batch
+  for the ``Retry-After`` and space items so that the quota is used without paying for
+  throttled calls (§6.3); it lets go once the 429s stop.
 - Operations on the same user run in the order given, never two at once (the items of one
   batch run in parallel, §5). Creates whose ids later operations need go in an earlier
   ``execute`` call: no ``dependsOn`` is used (a failure would only turn into 424s, §5).
@@ -27,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from connector.http.retry import parse_retry_after
+from connector.http import THROTTLED, parse_retry_after
 
 from .operations import OperationRun, RequestSpec
 from .pacing import Pacer
@@ -180,7 +182,7 @@ class BatchRunner:
         longest: float | None = None
         usage: float | None = None
         for run, subject in answers:
-            if isinstance(subject, httpx.Response) and subject.status_code == 429:
+            if isinstance(subject, httpx.Response) and subject.status_code == THROTTLED:
                 throttled += 1
                 after = parse_retry_after(subject.headers.get("Retry-After"), now=wall)
                 longest = max(longest or 0.0, after if after is not None else 1.0)

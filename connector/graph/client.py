@@ -1,9 +1,10 @@
 """:class:`GraphClient`: reads and writes of Entra ID users through Microsoft Graph v1.0.
 
 The client takes an ``httpx.Client`` (inject a transport to test it; give it a
-:class:`~.auth.BearerAuth` for tokens) and adds Graph's rules on top: retries per
-:mod:`.retry`, paging per :mod:`.paging`, writes per :mod:`.operations` and ``$batch`` per
-:mod:`.batch`. Time is injected (``sleep``, ``clock``) so tests never wait.
+:class:`~.auth.BearerAuth` for tokens) and adds Graph's rules on top of the shared HTTP
+policy (:mod:`connector.http`: which answers are retried, how long to wait): paging per
+:mod:`.paging`, writes per :mod:`.operations`, ``$batch`` per :mod:`.batch` and write pacing
+per :mod:`.pacing`. Time is injected (``sleep``, ``clock``) so tests never wait.
 
 Ordering: :meth:`GraphClient.execute` runs the operations it is given concurrently (in
 order per user). A caller that creates users and then points managers at them calls
@@ -14,7 +15,6 @@ ids from the first call's results.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -22,9 +22,11 @@ from typing import Any
 import httpx
 
 from connector.errors import GraphError
+from connector.http import RetryPolicy, Verdict, send_with_retries
 
 from .auth import BearerAuth, MsalTokenProvider
 from .batch import BatchRunner
+from .envelope import graph_error
 from .operations import (
     CreatedUsers,
     Operation,
@@ -34,8 +36,7 @@ from .operations import (
     user_path,
 )
 from .pacing import Pacer
-from .paging import MAX_IN_VALUES, MAX_PAGE_SIZE, chunked, in_filter, iter_pages, property_name
-from .retry import RetryPolicy, classify, graph_error
+from .paging import MAX_PAGE_SIZE, iter_pages, property_name
 from .settings import GRAPH_VERSION, PUBLIC_GRAPH, GraphSettings
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,9 @@ class GraphClient:
 
     ``graph_url`` is the Graph root (``/v1.0`` is appended). ``max_concurrency`` batches
     are in flight at once (``httpx.Client`` is thread-safe). ``page_size`` is the ``$top``
-    of list reads (at most 999, §4.1).
+    of list reads (at most 999, §4.1). ``replication_lag_seconds``: how long a user this
+    client created may answer 404 before the 404 is believed (§8: 15–30 s observed, up to
+    1–2 min).
     """
 
     def __init__(self, http: httpx.Client, *, graph_url: str = PUBLIC_GRAPH,
@@ -68,7 +71,8 @@ class GraphClient:
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, max_concurrency: int = 4,
                  wall_clock: Callable[[], float] = time.time,
-                 page_size: int = MAX_PAGE_SIZE) -> None:
+                 page_size: int = MAX_PAGE_SIZE,
+                 replication_lag_seconds: float = 120.0) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
         self.http = http
@@ -79,9 +83,8 @@ class GraphClient:
         self.wall_clock = wall_clock
         self.max_concurrency = max_concurrency
         self.page_size = page_size
+        self.replication_lag_seconds = replication_lag_seconds
         self.created = CreatedUsers(clock)
-        self._sent = 0
-        self._sent_lock = threading.Lock()
         self._rng = self.policy.rng()
         #: Write pacing lives as long as the client: the quota is per app and tenant (§6.1).
         self.pacer = Pacer()
@@ -127,40 +130,25 @@ class GraphClient:
     def _url(self, path: str) -> str:
         return path if path.startswith(("https://", "http://")) else self.graph_base + path
 
-    @property
-    def requests_sent(self) -> int:
-        """HTTP requests this client has sent to Graph (a ``$batch`` counts once)."""
-        return self._sent
-
     def _send(self, method: str, url: str, *, params: Mapping[str, str] | None = None,
               json: Any = None) -> httpx.Response:
-        with self._sent_lock:  # batches are sent from several threads
-            self._sent += 1
         return self.http.request(method, self._url(url), params=params, json=json)
 
     def request(self, method: str, url: str, *, label: str,
                 params: Mapping[str, str] | None = None, json: Any = None) -> httpx.Response:
         """One idempotent request with retries (reads); a :class:`GraphError` naming
         ``label`` when it fails for good."""
-        attempts, first = 0, self.clock()
-        while True:
-            subject: httpx.Response | BaseException
-            try:
-                subject = self._send(method, url, params=params, json=json)
-            except httpx.HTTPError as exc:
-                subject = exc
-            outcome = classify(subject, now=self.wall_clock())
-            if outcome.ok:
-                assert isinstance(subject, httpx.Response)
-                return subject
-            attempts += outcome.status != 429  # throttling is bounded by time only
-            failure = graph_error(subject, label, outcome)
-            delay = self.policy.delay(attempts, outcome, self._rng)
-            if not outcome.retriable or not self.policy.allows(
-                    attempts, self.clock() - first, delay):
-                raise failure from (subject if isinstance(subject, BaseException) else None)
-            log.info("%s: %s, retry %d in %.1f s", label, outcome.reason, attempts, delay)
-            self.sleep(delay)
+        def retrying(verdict: Verdict, delay: float) -> None:
+            log.info("%s: %s, retrying in %.1f s", label, verdict.reason, delay)
+
+        outcome = send_with_retries(
+            lambda: self._send(method, url, params=params, json=json), self.policy,
+            sleep=self.sleep, wall_clock=self.wall_clock, rng=self._rng, on_retry=retrying)
+        if outcome.verdict.ok:
+            return outcome.response
+        subject = outcome.subject
+        raise graph_error(subject, label, outcome.verdict) from (
+            subject if isinstance(subject, BaseException) else None)
 
     def _page(self, label: str) -> Callable[[str, Mapping[str, str] | None], dict[str, Any]]:
         def fetch(url: str, params: Mapping[str, str] | None) -> dict[str, Any]:
@@ -190,19 +178,6 @@ class GraphClient:
                 users.append(user)
         return users
 
-    def find_users(self, attribute: str, values: Iterable[str], *,
-                   select: Sequence[str] = ()) -> list[dict[str, Any]]:
-        """Users whose ``attribute`` is one of ``values``: ``$filter=attribute in (…)`` in
-        chunks of 15 (the default-query limit, §4.2), quotes escaped."""
-        fields = ",".join(_fields(select, attribute))
-        found: list[dict[str, Any]] = []
-        for chunk in chunked(dict.fromkeys(values), MAX_IN_VALUES):
-            params = {"$filter": in_filter(attribute, chunk), "$select": fields,
-                      "$top": str(self.page_size)}
-            for page in iter_pages(self._page(f"find users by {attribute}"), "/users", params):
-                found.extend(page)
-        return found
-
     def get_user(self, user_id: str, select: Sequence[str] | None = None) -> dict[str, Any]:
         """One user by id or UPN (default properties unless ``select``)."""
         params = {"$select": ",".join(_fields(select))} if select else None
@@ -213,7 +188,8 @@ class GraphClient:
     # --- writes -----------------------------------------------------------------------------
     def _run(self, index: int, op: Operation) -> OperationRun:
         return OperationRun(index, op, policy=self.policy, rng=self._rng, created=self.created,
-                            graph_base=self.graph_base)
+                            graph_base=self.graph_base,
+                            replication_lag_seconds=self.replication_lag_seconds)
 
     def run(self, op: Operation) -> OperationResult:
         """One operation as plain requests (no batch), with the same rules as ``execute``."""
@@ -249,14 +225,6 @@ class GraphClient:
     def update_user(self, user_id: str, body: dict[str, Any], *, ref: str = "") -> None:
         """PATCH the given properties (§3.1)."""
         self._must(Operation("update", user_id, body, ref=ref))
-
-    def disable_user(self, user_id: str, *, ref: str = "") -> None:
-        """``accountEnabled: false`` (§3.1)."""
-        self._must(Operation("disable", user_id, ref=ref))
-
-    def enable_user(self, user_id: str, *, ref: str = "") -> None:
-        """``accountEnabled: true``."""
-        self._must(Operation("enable", user_id, ref=ref))
 
     def delete_user(self, user_id: str, *, ref: str = "") -> None:
         """``DELETE /users/{id}``: to deleted items for 30 days (§3.4)."""

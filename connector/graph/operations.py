@@ -4,12 +4,17 @@ state machine (:class:`OperationRun`) shared by single requests and ``$batch`` i
 One state machine decides, for each answer, whether an operation is done or when to try
 again, so a write behaves the same whether it went alone or inside a batch:
 
-- retriable answers (429/503/504, dropped connections, timeouts) wait ``Retry-After`` or a
-  jittered backoff and go again, within the :class:`~.retry.RetryPolicy` bounds;
-- a create whose outcome is unknown (timeout, dropped connection or 5xx after sending) is
-  looked up by its matching attribute (``GET /users?$filter={attr} eq '{value}'``) before any
-  re-POST, and a 400 ``ObjectConflict`` on ``userPrincipalName`` after such a retry is
-  resolved the same way, so a user is never created twice (graph.md §6.3);
+- every answer is judged by :func:`connector.http.classify`; every write but a create can
+  be sent twice (PATCH sets properties, PUT/DELETE of ``manager/$ref`` and DELETE of a user
+  leave the same state), so 429, 5xx, dropped connections and timeouts wait ``Retry-After``
+  or a jittered backoff and go again, within the :class:`~connector.http.RetryPolicy`
+  bounds: ``max_attempts`` counts failed answers of the operation (a 429 is not one, nor
+  a create lookup that finds nothing), ``max_wait_seconds`` the time since its first send;
+- a create whose outcome is unknown (the verdict "verify": timeout, dropped connection or
+  5xx after sending) is looked up by its matching attribute
+  (``GET /users?$filter={attr} eq '{value}'``) after the wait and re-POSTed only if absent,
+  and a 400 ``ObjectConflict`` on ``userPrincipalName`` after such a retry is resolved the
+  same way, so a user is never created twice (graph.md §6.3);
 - a 404 from a user this client just created (or a manager it just created) is replication
   lag (§8): retried with backoff for at most ``replication_lag_seconds``, never re-created;
 - deleting, or clearing a manager, that answers 404 after an attempt that may have been
@@ -29,9 +34,10 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from connector.errors import FatalGraphError, GraphError
+from connector.http import RetryPolicy, Verdict, classify
 
+from .envelope import error_info, graph_error
 from .paging import eq_filter
-from .retry import Outcome, RetryPolicy, classify, error_info, graph_error
 
 OperationKind = Literal["create", "update", "disable", "enable", "delete", "set_manager",
                         "clear_manager"]
@@ -159,21 +165,23 @@ class OperationRun:
     """The life of one operation: the next request to send, and what each answer means."""
 
     def __init__(self, index: int, op: Operation, *, policy: RetryPolicy, rng: random.Random,
-                 created: CreatedUsers, graph_base: str) -> None:
+                 created: CreatedUsers, graph_base: str,
+                 replication_lag_seconds: float = 120.0) -> None:
         self.index = index
         self.op = op
         self.policy = policy
         self.rng = rng
         self.created = created
         self.graph_base = graph_base
-        self.attempts = 0
-        self.throttled = 0  # 429 answers: bounded by time only (RetryPolicy)
+        self.replication_lag_seconds = replication_lag_seconds
+        self.attempts = 0  # answers taken (requests sent, lookups included)
+        self.failures = 0  # failed answers counted against max_attempts (429s are not)
+        self.retries = 0  # waits so far (the backoff's exponent)
         self.first_sent: float | None = None
         self.not_before = 0.0
         self.result: OperationResult | None = None
         self._verify = False  # next request: look the create up instead of re-POSTing
         self._maybe_applied = False  # an earlier attempt may have changed the directory
-        self._pending: GraphError | None = None  # reported if the lookup finds nothing
         self._conflict = False  # a re-POST answered ObjectConflict: the user exists
 
     def request(self) -> RequestSpec:
@@ -183,39 +191,42 @@ class OperationRun:
             return lookup_request(*lookup)
         return request_for(self.op, self.graph_base)
 
+    @property
+    def idempotent(self) -> bool:
+        """Whether the next request may be sent twice: all but a create's POST."""
+        return self.op.kind != "create" or self._verify
+
     def settle(self, subject: httpx.Response | BaseException, now: float,
                wall: float | None = None) -> float | None:
         """Take one answer. None: finished (``result`` set); else seconds until the retry."""
         self.attempts += 1
         if self.first_sent is None:
             self.first_sent = now
-        outcome = classify(subject, now=wall)
-        if outcome.status == 429:
-            self.throttled += 1
+        verdict = classify(subject, idempotent=self.idempotent, now=wall)
         if self._verify:
-            return self._settle_lookup(subject, outcome, now)
-        if outcome.ok:
+            return self._settle_lookup(subject, verdict, now)
+        if verdict.ok:
             assert isinstance(subject, httpx.Response)
             return self._succeed(subject, self._new_id(subject))
-        error = graph_error(subject, self.op.label, outcome)
+        error = graph_error(subject, self.op.label, verdict)
         if self.op.kind == "create":
-            return self._settle_create(subject, outcome, error, now)
+            return self._settle_create(subject, verdict, error, now)
         response = subject if isinstance(subject, httpx.Response) else None
         if response is not None and response.status_code == 404:
             if self._already_done(response):
                 return self._succeed(response, self.op.user_id)
             if self._lagging():
-                return self._retry(outcome, error, now)
-        if outcome.retriable:
-            self._maybe_applied |= outcome.maybe_applied
-            return self._retry(outcome, error, now)
+                return self._retry(verdict, error, now)
+        if verdict.retriable:
+            self._maybe_applied |= verdict.maybe_applied
+            return self._retry(verdict, error, now)
         return self._fail(error)
 
     # --- creates ------------------------------------------------------------------------------
-    def _settle_create(self, subject: httpx.Response | BaseException, outcome: Outcome,
+    def _settle_create(self, subject: httpx.Response | BaseException, verdict: Verdict,
                        error: GraphError, now: float) -> float | None:
         can_look = self.op.lookup() is not None
-        if outcome.maybe_applied:
+        if verdict.kind == "verify":  # it may have been applied: look before re-POSTing
             self._maybe_applied = True
             if not can_look:  # a re-POST could duplicate the user: stop here
                 return self._fail(FatalGraphError(
@@ -223,26 +234,23 @@ class OperationRun:
                     "attribute to check it)", status=error.status, code=error.code,
                     request_id=error.request_id))
             self._verify = True
-            if not outcome.retriable:  # 500/502: check once, then report the error
-                self._pending = error
-                return 0.0
-            return self._retry(outcome, error, now)
+            return self._retry(verdict, error, now)
         if (self._maybe_applied and isinstance(subject, httpx.Response) and can_look
                 and subject.status_code == 400
                 and error_info(subject).has_detail("ObjectConflict", "userPrincipalName")):
             # Our own earlier attempt probably created it (§6.3): find it, don't fail.
             self._verify = self._conflict = True
-            return self._retry(outcome, error, now)
-        if outcome.retriable:
-            return self._retry(outcome, error, now)
+            return self._retry(verdict, error, now)
+        if verdict.retriable:
+            return self._retry(verdict, error, now)
         return self._fail(error)
 
-    def _settle_lookup(self, subject: httpx.Response | BaseException, outcome: Outcome,
+    def _settle_lookup(self, subject: httpx.Response | BaseException, verdict: Verdict,
                        now: float) -> float | None:
         label = f"{self.op.label} (checking whether it was created)"
-        if not outcome.ok:
-            error = graph_error(subject, label, outcome)
-            return self._retry(outcome, error, now) if outcome.retriable else self._fail(error)
+        if not verdict.ok:
+            error = graph_error(subject, label, verdict)
+            return self._retry(verdict, error, now) if verdict.retriable else self._fail(error)
         assert isinstance(subject, httpx.Response)
         values = _values(subject)
         ids = [str(v["id"]) for v in values if v.get("id")]
@@ -252,13 +260,11 @@ class OperationRun:
         if len(ids) > 1:
             return self._fail(FatalGraphError(f"{label}: {len(ids)} users match",
                                               status=subject.status_code, code="AmbiguousMatch"))
-        if self._pending is not None:  # a 500/502 create that did not happen
-            return self._fail(self._pending)
         if self._conflict:
             # The UPN exists but the lookup does not see it yet: replication lag (§8).
             error = FatalGraphError(f"{label}: userPrincipalName is taken but no user "
                                     "matches", status=400, code="ObjectConflict")
-            return self._retry(Outcome("retriable"), error, now)
+            return self._retry(Verdict("retry"), error, now)
         self._verify = False  # not there: POST again (the wait already happened)
         return 0.0
 
@@ -287,14 +293,16 @@ class OperationRun:
 
     def _lagging(self) -> bool:
         """A 404 on (or about) a user this client created moments ago (§8)."""
-        limit = self.policy.replication_lag_seconds
+        limit = self.replication_lag_seconds
         ages = [self.created.age(self.op.user_id), self.created.age(self.op.manager_id)]
         return any(age is not None and age <= limit for age in ages)
 
-    def _retry(self, outcome: Outcome, error: GraphError, now: float) -> float | None:
-        delay = self.policy.delay(self.attempts, outcome, self.rng)
+    def _retry(self, verdict: Verdict, error: GraphError, now: float) -> float | None:
+        self.retries += 1
+        self.failures += not verdict.throttled
+        delay = self.policy.delay(self.retries, verdict, self.rng)
         elapsed = now - (self.first_sent if self.first_sent is not None else now)
-        if not self.policy.allows(self.attempts - self.throttled, elapsed, delay):
+        if not self.policy.allows(self.failures, elapsed, delay):
             return self._fail(error)
         self.not_before = now + delay
         return delay

@@ -3,14 +3,27 @@
 Graph's identity limits are token buckets (§6.1: e.g. 3,000 writes per 150 s per app and
 tenant), every batch item is charged as if sent alone (§5), and throttled calls *still
 accrue usage* (§6.3). A client that keeps sending at full speed after the bucket is empty
-therefore pays for each 429 with a slot it could have used for a write. To get close to the
-quota, :class:`Pacer`:
+therefore pays for each 429 with a slot it could have used for a write. But a 429 is not
+always a spent quota: "429s are also possible below the limits under load" (§6.1), and a
+run that slowed down for every one of them would crawl (10 % of items answered 429 once
+took the write rate from ~176 to ~1.2 writes/s). So :class:`Pacer` tells the two apart:
 
-1. sends freely until the first 429 (most runs never see one), keeping a single batch in
-   flight once Graph reports a limit more than 80 % used (``x-ms-throttle-limit-percentage``,
-   §6.1), so few items are in the air when the bucket runs dry;
-2. after a 429 holds every new batch until the ``Retry-After`` has passed (§6.3: "no
-   immediate retries");
+- an **isolated** 429 — few of the recent items throttled, Graph not reporting its limit
+  reached — concerns only the throttled item, which waits its own ``Retry-After`` (the
+  operation's state machine does that); the run goes on at full speed;
+- an **exhausted quota** — at least half of the last :attr:`Pacer.window` items throttled,
+  or ``x-ms-throttle-limit-percentage`` >= 1.0 (§6.1: throttling starts at 1.0) — slows
+  the whole run, as below. When :attr:`Pacer.calm_items` items in a row pass without a
+  429 the rate grows by ``growth`` per batch again, and pacing stops once it passes
+  :attr:`Pacer.free_rate` (from 20 writes/s, Graph's write quota: about 15 s after the
+  last 429); a new 429 sets it back to measuring.
+
+Once the quota is exhausted, to get close to it the pacer:
+
+1. keeps a single batch in flight while Graph reports a limit more than 80 % used (also
+   before any 429), so few items are in the air when the bucket runs dry;
+2. holds every new batch until the ``Retry-After`` has passed (§6.3: "no immediate
+   retries");
 3. measures the server's refill rate from the throttled batches themselves: items inside a
    batch are charged in order, so a batch in which some items passed and later ones were
    throttled shows the moment the bucket ran dry. Between two such moments the server
@@ -28,6 +41,7 @@ share the quota).
 from __future__ import annotations
 
 import math
+from collections import deque
 
 
 class Pacer:
@@ -37,8 +51,10 @@ class Pacer:
     def __init__(self, *, burst: int = 20, probe: float = 1.03, growth: float = 0.10,
                  probe_growth: float = 0.01, min_rate: float = 0.5,
                  min_interval: float = 1.0, idle_reset: float = 60.0,
-                 backoff: float = 0.5) -> None:
-        self.rate: float | None = None  # None: no throttling seen, send freely
+                 backoff: float = 0.5, window: int = 20, exhausted_share: float = 0.5,
+                 min_evidence: int = 10, calm_items: int = 100,
+                 free_rate: float = 1000.0) -> None:
+        self.rate: float | None = None  # None: quota not exhausted, send freely
         self.measured = False
         self.burst = burst
         self.probe = probe
@@ -48,6 +64,19 @@ class Pacer:
         self.min_interval = min_interval
         self.idle_reset = idle_reset
         self.backoff = backoff
+        #: Items answered last (True: throttled), the evidence for "exhausted".
+        self.window = window
+        self.exhausted_share = exhausted_share
+        self.min_evidence = min_evidence
+        #: Items passed in a row, while paced, after which the rate grows fast again
+        #: (``growth`` per batch) until a 429 or until it reaches ``free_rate`` (items/s),
+        #: where pacing stops.
+        self.calm_items = calm_items
+        self.free_rate = free_rate
+        self._recent: deque[bool] = deque(maxlen=window)
+        self._calm = 0
+        #: Throttled items the pacer left to their own Retry-After (for logs and tests).
+        self.isolated = 0
         self._throttled_at = math.inf  # when the last throttled batch was answered
         #: Graph said a limit is over 80 % used (``x-ms-throttle-limit-percentage``, §6.1).
         self.near_limit = False
@@ -98,13 +127,26 @@ class Pacer:
         paced = sent_at is not None and sent_at >= self._throttled_at
         if limit_percentage is not None and limit_percentage >= 0.8:
             self.near_limit = True
+        self._recent.extend([False] * min(passed, self.window))
+        self._recent.extend([True] * min(throttled, self.window))
         if throttled == 0:
             self._charged += passed
+            if self.rate is not None:
+                self._calm += passed
+                if self._calm >= self.calm_items:
+                    self.measured = False  # the 429s stopped: grow fast, as from a guess
+                if self.rate >= self.free_rate:
+                    self.reset()  # far above any quota seen: send freely again
+                    return
             if self.rate is not None and passed:
                 # Grow until a throttle says otherwise: fast while the rate is a guess, slowly
                 # once measured (if the bucket never runs dry again we would learn no more).
                 # Per answered batch, not per second, so slow quotas grow as fast as quick ones.
                 self.rate *= 1.0 + (self.probe_growth if self.measured else self.growth)
+            return
+        self._calm = 0
+        if self.rate is None and not self._exhausted(limit_percentage):
+            self.isolated += throttled  # only they wait (their Retry-After); the run goes on
             return
         self.paused_until = max(self.paused_until, now + (retry_after or 1.0))
         self._throttled_at = now
@@ -131,9 +173,18 @@ class Pacer:
         # still cost a slot (§6.3), so it now owes ``throttled`` before anything passes.
         self._allowance = -float(throttled)
 
+    def _exhausted(self, limit_percentage: float | None) -> bool:
+        """Whether the 429s mean a spent quota rather than isolated refusals."""
+        if limit_percentage is not None and limit_percentage >= 1.0:
+            return True
+        seen = len(self._recent)
+        return seen >= self.min_evidence and sum(self._recent) >= self.exhausted_share * seen
+
     def reset(self) -> None:
-        """Forget what was learnt: send freely until the next throttle."""
+        """Forget what was learnt: send freely until the quota is exhausted again."""
         self.rate = None
+        self._calm = 0
+        self._recent.clear()
         self.measured = False
         self._anchor = None
         self._charged = 0

@@ -1,5 +1,5 @@
-"""Collections page by page (graph.md §4.4) and the OData ``$filter`` pieces the client
-builds (§4.2).
+"""Collections page by page (graph.md §4.4) and the OData ``$filter`` the client builds
+(§4.2: ``attribute eq 'value'``, the create lookup).
 
 ``@odata.nextLink`` is followed exactly as returned (it carries every query option plus an
 opaque ``$skiptoken``; never rebuilt) until a page has none. Loop detection: a link that
@@ -13,15 +13,11 @@ is allowed a few times in a row (``max_empty_repeats``), never for a page with i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from connector.errors import FatalGraphError
 
-T = TypeVar("T")
-
-#: Values per ``in (...)`` clause without advanced queries ([KI], §4.2).
-MAX_IN_VALUES = 15
 #: Largest page Graph serves for ``/users`` (§4.1).
 MAX_PAGE_SIZE = 999
 
@@ -47,25 +43,6 @@ def property_name(name: str) -> str:
 def eq_filter(attribute: str, value: str) -> str:
     """``attribute eq 'value'``."""
     return f"{property_name(attribute)} eq {odata_string(value)}"
-
-
-def in_filter(attribute: str, values: Sequence[str]) -> str:
-    """``attribute in ('a','b')`` (at most :data:`MAX_IN_VALUES` values)."""
-    if not 1 <= len(values) <= MAX_IN_VALUES:
-        raise ValueError(f"an 'in' filter takes 1..{MAX_IN_VALUES} values, not {len(values)}")
-    return f"{property_name(attribute)} in ({','.join(odata_string(v) for v in values)})"
-
-
-def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of at most ``size`` items."""
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def iter_pages(fetch: PageFetcher, url: str, params: Mapping[str, str] | None = None, *,

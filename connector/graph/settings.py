@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -147,10 +147,6 @@ class GraphSettings:
             _https_root(given["authority_host"], labels["authority_host"])
         values.update(given)
         return cls(**values)
-
-    def with_changes(self, **changes: Any) -> GraphSettings:
-        """A copy with some fields changed."""
-        return replace(self, **changes)
 
     # --- derived values ----------------------------------------------------------------------
     @property

@@ -114,7 +114,10 @@ class SandboxConfig(BaseModel):
     tenant_write_window_s: float = Field(default=300.0, gt=0)
     #: Deterministic switch: the next N Graph operations (batch items count) answer 429.
     throttle_next: int = Field(default=0, ge=0)
-    #: Retry-After sent with ``throttle_next`` 429s.
+    #: Each Graph operation answers 429 with this probability, whatever the buckets hold:
+    #: isolated throttling ("429s are also possible below the limits under load", §6.1).
+    throttle_probability: float = Field(default=0.0, ge=0.0, le=1.0)
+    #: Retry-After sent with ``throttle_next`` and ``throttle_probability`` 429s.
     throttle_next_retry_after_s: float = Field(default=1.0, ge=0)
     #: Send Retry-After as a decimal ("2.128", an older documented form, §6.2) instead of an
     #: integer, to check that clients parse both.

@@ -122,7 +122,9 @@ class Throttle:
             forced = cfg.throttle_next > 0
             if forced:
                 cfg.throttle_next -= 1
-        if forced:  # deterministic switch (§6.4)
+        if not forced and cfg.throttle_probability > 0:
+            forced = self.state.random() < cfg.throttle_probability
+        if forced:  # deterministic switch (§6.4), or throttling by chance
             decision.retry_after_s = cfg.throttle_next_retry_after_s
             decision.scope = f"Tenant_Application/ReadWrite/{app}/{tenant}"
             decision.information = "ResourceUnitLimitExceeded"

@@ -5,6 +5,13 @@ GET/PATCH/DELETE by id), ``manager/$ref`` (PUT/DELETE) and ``$batch``, and takes
 of faults keyed by operation number (a plain request or one batch item, 1-based) or by HTTP
 call number, e.g. "429 with Retry-After 2 on operation 3", "commit the create, then time
 out". Tests assert on its final state, not on calls made.
+
+Why a second Graph beside the sandbox: these tests need one exact sequence each — "the
+7th operation answers 429", "HTTP call 1 raises ConnectError before sending" versus
+"ReadTimeout after the create was committed", "the list hides the new user for exactly two
+lookups" — which the sandbox's knobs (next N, every Nth, by chance, lag by time or count,
+dropped connections only) reach only indirectly. The sandbox stays the faithful emulator
+for everything end to end (tests/graph/test_client_sandbox.py, tests/test_sync.py).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,8 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.errors import ConfigError, SourceError
+from connector.http import redact_url
 from connector.readers.apis.auth import ApiKeyAuth, BasicAuth, BearerAuth, Secret, TokenAuth
-from connector.readers.apis.generic import flatten, redact_url
+from connector.readers.apis.generic import flatten
 from connector.readers.apis.paging import json_path
 from connector.readers.apis.presets import open_api_source
 from connector.readers.base import Reader
@@ -367,6 +368,7 @@ class Flaky:
     ([(429, {"Retry-After": formatdate(NOW - 30, usegmt=True)})], [0.0]),
     ([(429, {}), (429, {"Retry-After": "soon"}), (503, {})], [1.0, 2.0, 4.0]),
     ([httpx.ConnectError, httpx.ReadTimeout], [1.0, 2.0]),
+    ([(500, {}), (502, {})], [1.0, 2.0]),  # every request here reads: 5xx are retried
 ])
 def test_throttling_and_outages_are_retried_waiting_what_the_server_says(
     answers: list[Any], waits: list[float]
@@ -379,10 +381,18 @@ def test_throttling_and_outages_are_retried_waiting_what_the_server_says(
 
 def test_retries_stop_after_max_attempts() -> None:
     sleeps: list[float] = []
-    app = Flaky(*[(429, {"Retry-After": "1"})] * 10)
-    with pytest.raises(SourceError, match=r"HTTP 429 from GET .*/people; gave up after 3"):
+    app = Flaky(*[(503, {"Retry-After": "1"})] * 10)
+    with pytest.raises(SourceError, match=r"HTTP 503 Service Unavailable from GET .*/people; "
+                                          r"gave up after 3 attempts"):
         read({"max_attempts": 3}, app, sleep=sleeps.append)
     assert app.calls == 3 and sleeps == [1.0, 1.0]
+
+
+def test_429s_are_bounded_by_time_not_attempts() -> None:
+    sleeps: list[float] = []
+    app = Flaky(*[(429, {"Retry-After": "1"})] * 4)
+    reader = read({"max_attempts": 2}, app, sleep=sleeps.append)
+    assert ids(reader) == ["1"] and app.calls == 5 and sleeps == [1.0] * 4
 
 
 def test_retries_stop_before_waiting_past_the_time_limit() -> None:
@@ -403,11 +413,13 @@ def test_http_errors_name_status_and_url_and_never_the_secret(status: int, words
         # A careless server echoing the credential must not get it into our message.
         return httpx.Response(status, json={"error": f"bad {request.headers['Authorization']}"})
 
+    sleeps: list[float] = []
     with pytest.raises(SourceError) as caught:
         read({"url": f"{BASE}/people?api_key={TOKEN}&dept=7",
-              "auth": {"type": "bearer", "token": TOKEN}}, handler)
+              "auth": {"type": "bearer", "token": TOKEN}}, handler, sleep=sleeps.append)
     message = caught.value.detailed()
     assert f"HTTP {status}" in message and words in message
+    assert len(sleeps) == (4 if status == 500 else 0)  # a 500 was retried, then reported
     assert f"GET {BASE}/people?api_key=***&dept=7" in message
     assert TOKEN not in message and TOKEN not in repr(caught.value)
 
@@ -515,3 +527,43 @@ def test_a_post_api_gets_its_body_and_params() -> None:
     assert seen[0].method == "POST" and json.loads(seen[0].content) == {"report": "all"}
     assert seen[0].url.params["v"] == "2" and seen[0].headers["X-Tenant"] == "acme"
     assert seen[0].headers["Accept"] == "application/json"
+
+
+# --- bounded memory -----------------------------------------------------------------------
+
+class EndlessPage(httpx.SyncByteStream):
+    """A JSON list that never ends (an API ignoring the page size, say)."""
+
+    def __init__(self) -> None:
+        self.served = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b"["
+        while True:
+            self.served += 1
+            yield b'{"id": 1, "name": "' + b"x" * 8000 + b'"},'
+
+
+def test_a_page_larger_than_the_cap_is_refused_without_reading_it_whole() -> None:
+    stream = EndlessPage()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Type": "application/json"},
+                              stream=stream)
+
+    with pytest.raises(SourceError) as caught:
+        read({"url": f"{BASE}/people?token={TOKEN}", "max_page_mb": 1}, handler)
+    message = caught.value.detailed()
+    assert f"GET {BASE}/people?token=***" in message and "larger than 1 MB" in message
+    assert "max_page_mb" in message and TOKEN not in message
+    assert stream.served * 8000 < 1.1 * 1024 * 1024  # stopped at the cap
+
+
+def test_a_page_within_the_cap_is_read() -> None:
+    body = [{"id": n, "name": "x" * 100} for n in range(50)]  # about 6 kB
+    reader = read({"max_page_mb": 0.01}, lambda request: httpx.Response(200, json=body))
+    assert len(ids(reader)) == 50
+    with pytest.raises(SourceError, match="larger than 0.001 MB"):
+        read({"max_page_mb": 0.001}, lambda request: httpx.Response(200, json=body))
+    with pytest.raises(ConfigError, match="max_page_mb must be at least"):
+        read({"max_page_mb": 0}, lambda request: httpx.Response(200, json=body))

@@ -96,6 +96,24 @@ def test_retry_after_decimal_form() -> None:
     assert tenant.get("/users").headers["retry-after"] == "2.128"
 
 
+def test_throttling_by_chance_is_seeded_and_isolated() -> None:
+    """``throttle_probability``: 429s below the limits (§6.1), item by item in a batch."""
+    def statuses(seed: int) -> list[int]:
+        tenant = Tenant(SandboxConfig.for_tests(throttle_probability=0.25, seed=seed,
+                                                throttle_next_retry_after_s=3))
+        batch = {"requests": [{"id": str(n), "method": "GET", "url": "/users?$top=1"}
+                              for n in range(20)]}
+        responses = tenant.post("/$batch", batch).json()["responses"]
+        throttled = [r for r in responses if r["status"] == 429]
+        assert all(r["headers"]["Retry-After"] == "3" for r in throttled)
+        return [r["status"] for r in sorted(responses, key=lambda r: int(r["id"]))]
+
+    first = statuses(5)
+    assert first == statuses(5) and first != statuses(6)  # the seed reproduces the draw
+    assert 0 < first.count(429) < 20 and set(first) == {200, 429}
+    assert Tenant(SandboxConfig.for_tests()).config.throttle_probability == 0.0  # off
+
+
 # --- replication lag (§8) -------------------------------------------------------------------
 def test_lag_by_time_hides_a_new_user_from_get_patch_and_lists() -> None:
     tenant = Tenant(SandboxConfig.for_tests(replication_lag_ms=500))

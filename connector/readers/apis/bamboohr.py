@@ -18,7 +18,8 @@ Settings
                                   by default; set it for a proxy or a local fake
 ====================  ==========  =======================================================
 
-plus ``timeout``, ``max_attempts``, ``max_wait_seconds`` and ``name`` (every preset).
+plus ``timeout``, ``max_attempts``, ``max_wait_seconds``, ``max_page_mb`` and ``name``
+(every preset).
 
 Default ``fields`` (the sync tools' list, §3.1): ``employeeNumber, firstName, lastName,
 preferredName, workEmail, jobTitle, department, division, location, status,
@@ -42,8 +43,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from connector.http import redact_url
 from connector.readers.apis.auth import BasicAuth, Secret
-from connector.readers.apis.generic import ApiReader, HttpSession, redact_url
+from connector.readers.apis.generic import ApiReader, HttpSession
 from connector.readers.apis.paging import PageRequest
 from connector.readers.apis.presets import ApiContext, Connection, Settings
 

@@ -1,7 +1,8 @@
-"""Reading HR records from a REST API: the HTTP session (retries, the one response
-classifier, messages without secrets), page fetching, and the reader that turns JSON
-objects into ``Record`` values. The generic preset's settings are in
-:mod:`connector.readers.apis.presets`; BambooHR and Personio have their own modules.
+"""Reading HR records from a REST API: the HTTP session (the shared retry policy of
+:mod:`connector.http`, bodies read with a ceiling, messages without secrets), page
+fetching, and the reader that turns JSON objects into ``Record`` values. The generic
+preset's settings are in :mod:`connector.readers.apis.presets`; BambooHR and Personio
+have their own modules.
 
 Records and columns
 -------------------
@@ -27,14 +28,20 @@ need the columns before the first record; an API answering with no records at al
 
 Errors and retries
 ------------------
-429, 503 and 504 are retried, waiting what ``Retry-After`` says (seconds, decimal seconds
-or an HTTP date) or else an exponential backoff, at most ``max_attempts`` sends and
-``max_wait_seconds`` of waiting in all; connection failures and timeouts are retried the
-same way (every request here only reads). Any other non-2xx answer is a ``SourceError``
-naming the status, the method and the URL, never a credential: URLs lose user info and
-the values of secret-looking query parameters, and every message is scrubbed of the
-settings' secrets before it is raised. Redirects are not followed: a 3xx is reported with
-its target, so the base URL can be fixed rather than credentials sent somewhere new.
+Every request here only reads (a ``POST`` is a search), so all are idempotent for
+:func:`connector.http.classify`: 429, 500, 502, 503 and 504, connection failures and
+timeouts are retried, waiting what ``Retry-After`` says (seconds, decimal seconds or an
+HTTP date) or else an exponential backoff (1, 2, 4 … s, at most 60 s; no jitter: one
+sequential reader has no crowd to spread), at most ``max_attempts`` failed answers of one
+request (429s count against the time only) and ``max_wait_seconds`` of waiting in all.
+Any other non-2xx answer is a ``SourceError`` naming the status, the method and the URL,
+never a credential: URLs lose user info and the values of secret-looking query
+parameters, and every message is scrubbed of the settings' secrets before it is raised.
+Redirects are not followed: a 3xx is reported with its target, so the base URL can be
+fixed rather than credentials sent somewhere new.
+
+Memory stays bounded: each answer is streamed and refused with a ``SourceError`` naming
+the URL once it passes ``max_page_mb`` (64 MB by default), before the rest is read.
 """
 
 from __future__ import annotations
@@ -44,66 +51,31 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import count as counter
-from typing import Any, Literal
-from urllib.parse import unquote
+from typing import Any
 
 import httpx
 
 from connector.core.records import Record
 from connector.errors import SourceError
-from connector.http.retry import parse_retry_after
+from connector.http import (
+    DEFAULT_MAX_BODY_BYTES,
+    RetryPolicy,
+    Verdict,
+    read_capped,
+    redact_url,
+    scrub,
+    send_with_retries,
+)
 from connector.readers.apis.auth import Secret
 from connector.readers.apis.paging import PageRequest, Paginator, json_path
 from connector.readers.base import Reader
 
-#: Statuses worth another try: throttling (429, and BambooHR's 503 before its switch to
-#: 429) and a gateway that gave up waiting (504).
-RETRIABLE_STATUSES = frozenset({429, 503, 504})
-_SECRET_PARAMS = ("key", "token", "secret", "password", "signature", "sig", "auth", "code")
 
-Verdict = Literal["ok", "retry", "fatal"]
-
-
-def classify(status: int) -> Verdict:
-    """The one judgement of an HTTP status: ok (2xx), retry, or fatal."""
-    if 200 <= status < 300:
-        return "ok"
-    return "retry" if status in RETRIABLE_STATUSES else "fatal"
-
-
-def redact_url(url: httpx.URL | str) -> str:
-    """The URL for a message: no user info, secret-looking query values replaced."""
-    parsed = httpx.URL(url)
-    if parsed.userinfo:
-        parsed = parsed.copy_with(username=None, password=None)
-    query = parsed.query.decode("ascii", "replace")
-    if not query:
-        return str(parsed)
-    parts = []
-    for part in query.split("&"):
-        name, equals, _ = part.partition("=")
-        secret = any(word in unquote(name).lower() for word in _SECRET_PARAMS)
-        parts.append(f"{name}{equals}***" if secret and equals else part)
-    return str(parsed.copy_with(query=None)) + "?" + "&".join(parts)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to try: at most ``max_attempts`` sends of one request and
-    ``max_wait_seconds`` of waiting between them; without ``Retry-After`` the waits are
-    ``base * 2**(n-1)`` seconds, at most ``cap``. ``sleep`` and ``wall_clock`` (for an
-    HTTP-date ``Retry-After``) are injected so tests neither wait nor depend on the time."""
-
-    max_attempts: int = 5
-    max_wait_seconds: float = 300.0
-    base: float = 1.0
-    cap: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
-    wall_clock: Callable[[], float] = time.time
-
-    def backoff(self, attempt: int) -> float:
-        """The wait before retry number ``attempt`` when the server named none."""
-        return float(min(self.cap, self.base * 2 ** (attempt - 1)))
+def reader_policy(max_attempts: int = 5, max_wait_seconds: float = 300.0) -> RetryPolicy:
+    """The shared policy with the readers' bounds (settings ``max_attempts`` and
+    ``max_wait_seconds``) and plain exponential waits."""
+    return RetryPolicy(max_attempts=max_attempts, max_wait_seconds=max_wait_seconds,
+                       jitter=False)
 
 
 @dataclass
@@ -111,26 +83,28 @@ class HttpSession:
     """Sends requests with retries and turns failures into ``SourceError``.
 
     ``hints`` add a sentence to the message for a status (a preset knows what its 403
-    means); ``secrets`` are scrubbed from every message, whatever put them there.
+    means); ``secrets`` are scrubbed from every message, whatever put them there. The
+    ``max_wait_seconds`` budget spans the whole session (every page of one read).
     """
 
     client: httpx.Client
     #: The source's name, for the errors' ``file``.
     name: str | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = field(default_factory=reader_policy)
     secrets: Sequence[Secret] = ()
     hints: Mapping[int, str] = field(default_factory=dict)
+    #: Largest body accepted (bytes); a larger answer is refused before it is read whole.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    sleep: Callable[[float], None] = time.sleep
+    #: Resolves HTTP-date ``Retry-After`` values.
+    wall_clock: Callable[[], float] = time.time
     #: Seconds waited in all, and how many sends were made (for reports and tests).
     waited: float = 0.0
     sends: int = 0
 
     def scrub(self, text: str) -> str:
         """``text`` with every known secret replaced by ``***``."""
-        for secret in self.secrets:
-            value = secret.reveal()
-            if value:
-                text = text.replace(value, "***")
-        return text
+        return scrub(text, (secret.reveal() for secret in self.secrets))
 
     def fail(self, message: str) -> SourceError:
         """A ``SourceError`` about this source with ``message`` scrubbed of secrets."""
@@ -138,35 +112,36 @@ class HttpSession:
                            file=self.scrub(self.name) if self.name else None)
 
     def send(self, method: str, request: PageRequest, *, body: Any = None) -> httpx.Response:
-        """Send ``request`` until it succeeds, a fatal answer comes, or the policy gives up."""
-        policy = self.retry
-        shown = redact_url(request.describe())
-        for attempt in counter(1):
-            self.sends += 1
-            try:
-                response = self.client.request(method, request.full_url(), json=body)
-            except httpx.TransportError as exc:
-                reason = f"{method} {shown} failed: {type(exc).__name__}"
-                delay = policy.backoff(attempt)
-            else:
-                verdict = classify(response.status_code)
-                if verdict == "ok":
-                    return response
-                if verdict == "fatal":
-                    raise self.fail(self._status_message(response))
-                sent = response.request  # the token request, when an auth flow's failed
-                reason = f"HTTP {response.status_code} from {sent.method} {redact_url(sent.url)}"
-                waited = parse_retry_after(response.headers.get("Retry-After"),
-                                           now=policy.wall_clock())
-                delay = policy.backoff(attempt) if waited is None else waited
-            if attempt >= policy.max_attempts:
-                raise self.fail(f"{reason}; gave up after {attempt} attempts")
-            if self.waited + delay > policy.max_wait_seconds:
-                raise self.fail(f"{reason}; waiting {delay:g} s more would pass the "
-                                f"{policy.max_wait_seconds:g} s limit (max_wait_seconds)")
-            policy.sleep(delay)
+        """Send ``request`` until it succeeds, a fatal answer comes, or the policy gives up;
+        the answer's body is read (at most ``max_body_bytes``)."""
+        shown = f"{method} {redact_url(request.describe())}"
+
+        def once() -> httpx.Response:
+            sent = self.client.build_request(method, request.full_url(), json=body)
+            answer = read_capped(self.client.send(sent, stream=True), self.max_body_bytes)
+            if answer is None:
+                raise self.fail(f"the answer to {shown} is larger than "
+                                f"{_megabytes(self.max_body_bytes)} (max_page_mb); refused "
+                                "without reading the rest")
+            return answer
+
+        def retrying(verdict: Verdict, delay: float) -> None:
             self.waited += delay
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        outcome = send_with_retries(once, self.retry, sleep=self.sleep,
+                                    wall_clock=self.wall_clock, spent=self.waited,
+                                    on_retry=retrying)
+        self.sends += outcome.sends
+        subject = outcome.subject
+        if outcome.verdict.ok:
+            return outcome.response
+        if isinstance(subject, httpx.Response):
+            reason = self._status_message(subject)
+        else:
+            reason = f"{shown} failed: {type(subject).__name__}"
+        if outcome.gave_up is None:
+            raise self.fail(reason)
+        raise self.fail(f"{reason}; {outcome.gave_up} (max_attempts, max_wait_seconds)")
 
     def _status_message(self, response: httpx.Response) -> str:
         status = response.status_code
@@ -188,6 +163,10 @@ class HttpSession:
             kind = response.headers.get("Content-Type", "no Content-Type")
             raise self.fail(f"the answer from {redact_url(response.request.url)} is not "
                             f"JSON ({kind})") from None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.3g} MB"
 
 
 _GENERIC_HINTS = {

@@ -17,7 +17,8 @@ Settings
 ``app_id``            none        sent as ``X-Personio-App-ID``
 ====================  ==========  =======================================================
 
-plus ``timeout``, ``max_attempts``, ``max_wait_seconds`` and ``name`` (every preset).
+plus ``timeout``, ``max_attempts``, ``max_wait_seconds``, ``max_page_mb`` and ``name``
+(every preset).
 
 Authentication: ``POST /v1/auth`` with the id and secret gives a token, used as a bearer
 token until shortly before ``expires_in`` ends, and fetched again once on a 401.
@@ -57,8 +58,9 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from connector.http import redact_url
 from connector.readers.apis.auth import Secret, TokenAuth
-from connector.readers.apis.generic import ApiReader, HttpSession, redact_url
+from connector.readers.apis.generic import ApiReader, HttpSession
 from connector.readers.apis.paging import PageRequest, as_integer
 from connector.readers.apis.presets import ApiContext, Connection, Settings
 

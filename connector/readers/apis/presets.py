@@ -16,8 +16,11 @@ Settings of every preset
 ------------------------
 =====================  =========  ======================================================
 ``timeout``            30         seconds to wait for one answer
-``max_attempts``       5          sends of one request before giving up (429/503/504)
+``max_attempts``       5          failed answers of one request before giving up
+                                  (5xx, timeouts; 429s count against the time only)
 ``max_wait_seconds``   300        seconds of ``Retry-After``/backoff waiting in all
+``max_page_mb``        64         largest answer accepted, in MB; a larger one is
+                                  refused without being read whole
 ``name``               (preset)   how messages and reports name the source
 =====================  =========  ======================================================
 
@@ -69,6 +72,7 @@ from typing import Any
 import httpx
 
 from connector.errors import ConfigError
+from connector.http import RetryPolicy, redact_url
 from connector.readers.apis.auth import (
     ApiKeyAuth,
     BasicAuth,
@@ -77,13 +81,7 @@ from connector.readers.apis.auth import (
     TokenAuth,
     resolve_secret,
 )
-from connector.readers.apis.generic import (
-    ApiReader,
-    HttpSession,
-    RetryPolicy,
-    fetch_pages,
-    redact_url,
-)
+from connector.readers.apis.generic import ApiReader, HttpSession, fetch_pages, reader_policy
 from connector.readers.apis.paging import (
     BodyLinkPaginator,
     CursorPaginator,
@@ -245,22 +243,25 @@ class ApiContext:
 
 @dataclass
 class Connection:
-    """The settings every preset shares, read: timeout, retries, the source's name."""
+    """The settings every preset shares, read: timeout, retries, body ceiling, the
+    source's name."""
 
     name: str
     timeout: float
     retry: RetryPolicy
+    max_body_bytes: int
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, settings: Settings, context: ApiContext, default_name: str) -> Connection:
         """Read the shared settings from ``settings``."""
-        retry = RetryPolicy(
+        retry = reader_policy(
             max_attempts=settings.integer("max_attempts", 5, minimum=1, maximum=100),
-            max_wait_seconds=settings.number("max_wait_seconds", 300.0),
-            sleep=context.sleep, wall_clock=context.wall_clock)
+            max_wait_seconds=settings.number("max_wait_seconds", 300.0))
+        megabytes = settings.number("max_page_mb", 64.0, minimum=0.001)
         return cls(name=settings.text("name", default_name) or default_name,
-                   timeout=settings.number("timeout", 30.0, minimum=0.1), retry=retry)
+                   timeout=settings.number("timeout", 30.0, minimum=0.1), retry=retry,
+                   max_body_bytes=round(megabytes * 1024 * 1024))
 
     def read_all(self, settings: Settings, context: ApiContext, *, auth: httpx.Auth | None,
                  fetch: Callable[[HttpSession, list[str]], Iterable[Any]],
@@ -273,7 +274,8 @@ class Connection:
         with httpx.Client(transport=context.transport, timeout=self.timeout, headers=headers,
                           auth=auth, follow_redirects=False) as client:
             session = HttpSession(client, self.name, retry=self.retry, secrets=settings.secrets,
-                                  hints=dict(hints or {}))
+                                  hints=dict(hints or {}), max_body_bytes=self.max_body_bytes,
+                                  sleep=context.sleep, wall_clock=context.wall_clock)
             reader = ApiReader(self.name, fetch(session, notes))
         for note in notes:
             reader.warn(session.scrub(note))
