@@ -15,6 +15,7 @@ import pytest
 
 from connector.core import clock
 from connector.core.plan import Plan
+from connector.http import RetryPolicy
 from connector.mapping import load_mapping
 from connector.run.apply import apply_plan
 from connector.run.sync import SyncOptions, plan_sync, run_sync
@@ -87,11 +88,13 @@ def test_a_rerun_after_a_first_load_with_failed_writes_completes_it(
     state: Path, tmp_path: Path, export: Path
 ) -> None:
     creates = planned_creates(tmp_path, export)
-    # Every 7th write answers 500, which is not retried: creates and links fail, and links
-    # to managers whose create failed cannot be made. (A 5xx after the write happened is
-    # tests/test_sync.py's: nobody created twice.)
+    # Every 7th write answers 500, and this client gives up at the first failure (the
+    # connector retries 5xx; an outage longer than its retries leaves the same): creates
+    # and links fail, and links to managers whose create failed cannot be made. (A 5xx
+    # after the write happened is tests/test_sync.py's: nobody created twice.)
     faults = SandboxConfig.for_tests(fault_status=500, fault_every_n=7)
     with open_tenant(state=state, sandbox_config=faults) as tenant:
+        tenant.graph.policy = RetryPolicy(max_attempts=1)
         first = run_sync(export, load_mapping(DEFAULT), tenant.graph, options=SyncOptions(),
                          tenant=tenant.label, runs_folder=state / "runs")
     assert first.stopped == [] and len(first.failed) > 100
