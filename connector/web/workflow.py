@@ -18,7 +18,6 @@ import dataclasses
 import hashlib
 import json
 import threading
-import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +43,6 @@ from connector.run.tenant import open_tenant
 from connector.web.store import Staged, Upload, UploadStore, now_iso
 
 APPROVERS = frozenset({"approver", "admin"})
-EXPANSION = 40  # how much larger than the upload limit a workbook may be once unzipped
 UPLOADERS = frozenset({"uploader", "admin"})
 
 
@@ -112,9 +110,8 @@ class Workflow:
             typed = staged.path.with_name(f"{staged.id}.{fmt}")
             staged.path.rename(typed)
             staged = dataclasses.replace(staged, path=typed)
-            if fmt == "xlsx":
-                self._not_a_bomb(typed)
-            # Checked before it is kept: a reader may read lazily from its path.
+            # Checked before it is kept: a reader may read lazily from its path. (The
+            # reader refuses a workbook that would unzip too far: readers.files.limits.)
             result = validate_file(self._open(typed, original_name), self.schema)
         except SourceError as exc:
             self.store.discard(staged)
@@ -133,16 +130,6 @@ class Workflow:
         if upload.status == "failed":
             return upload
         return self.review(upload.id, user)
-
-    def _not_a_bomb(self, path: Path) -> None:
-        """A workbook is a ZIP archive: refuse one that would expand to far more than any
-        HR export (a few KB compress to next to nothing; XLSX usually shrinks 5-10 times)."""
-        limit = EXPANSION * self.config.serve.max_upload_mb * 1024 * 1024
-        with zipfile.ZipFile(path) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-        if expanded > limit:
-            raise SourceError(f"would expand to {expanded // 2**20} MB when opened, more "
-                              f"than {EXPANSION} times the upload limit; it is not read")
 
     def _open(self, path: Path, name: str) -> Reader:
         reader = open_source(path, hint=self.schema.expected_columns)
