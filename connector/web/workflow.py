@@ -31,7 +31,7 @@ from connector.core.results import SyncResult
 from connector.core.validation import SourceSchema, schema_from_mapping
 from connector.errors import ConnectorError, SourceError
 from connector.mapping import CompiledMapping, load_mapping
-from connector.readers import Reader, open_source, sniff_format
+from connector.readers import HEAD_BYTES, Reader, open_source, sniff_format
 from connector.report.sync import sync_dict
 from connector.report.validation import validation_dict
 from connector.run.history import prune_history
@@ -106,7 +106,7 @@ class Workflow:
         """
         try:
             with staged.path.open("rb") as handle:
-                fmt = sniff_format(staged.path, handle.read(8))
+                fmt = sniff_format(staged.path, handle.read(HEAD_BYTES))
             typed = staged.path.with_name(f"{staged.id}.{fmt}")
             staged.path.rename(typed)
             staged = dataclasses.replace(staged, path=typed)
