@@ -9,7 +9,8 @@ APIs are read by ``apis`` (the generic reader and the BambooHR and Personio pres
 from connector.core.records import Record
 from connector.readers.base import Reader
 from connector.readers.files.csv import CsvReader
-from connector.readers.files.detect import open_source, sniff_format
+from connector.readers.files.detect import HEAD_BYTES, open_source, sniff_format
 from connector.readers.files.excel import ExcelReader
 
-__all__ = ["CsvReader", "ExcelReader", "Reader", "Record", "open_source", "sniff_format"]
+__all__ = ["HEAD_BYTES", "CsvReader", "ExcelReader", "Reader", "Record", "open_source",
+           "sniff_format"]

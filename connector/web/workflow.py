@@ -18,7 +18,6 @@ import dataclasses
 import hashlib
 import json
 import threading
-import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +29,7 @@ from connector.core.plan import ACTIONS
 from connector.core.validation import SourceSchema, schema_from_mapping
 from connector.errors import ConnectorError, SourceError
 from connector.mapping import CompiledMapping
-from connector.readers import Reader, open_source, sniff_format
+from connector.readers import HEAD_BYTES, Reader, open_source, sniff_format
 from connector.report.sync import sync_dict
 from connector.report.validation import validation_dict
 from connector.run.history import new_run_id
@@ -50,7 +49,6 @@ from connector.run.tenant import open_config_tenant
 from connector.web.store import Staged, Upload, UploadStore, now_iso
 
 APPROVERS = frozenset({"approver", "admin"})
-EXPANSION = 40  # how much larger than the upload limit a workbook may be once unzipped
 UPLOADERS = frozenset({"uploader", "admin"})
 
 
@@ -112,13 +110,12 @@ class Workflow:
         """
         try:
             with staged.path.open("rb") as handle:
-                fmt = sniff_format(staged.path, handle.read(8))
+                fmt = sniff_format(staged.path, handle.read(HEAD_BYTES))
             typed = staged.path.with_name(f"{staged.id}.{fmt}")
             staged.path.rename(typed)
             staged = dataclasses.replace(staged, path=typed)
-            if fmt == "xlsx":
-                self._not_a_bomb(typed)
-            # Checked before it is kept: a reader may read lazily from its path.
+            # Checked before it is kept: a reader may read lazily from its path. (The
+            # reader refuses a workbook that would unzip too far: readers.files.limits.)
             result = validate_file(self._open(typed, original_name), self.schema)
         except SourceError as exc:
             self.store.discard(staged)
@@ -137,16 +134,6 @@ class Workflow:
         if upload.status == "failed":
             return upload
         return self.review(upload.id, user)
-
-    def _not_a_bomb(self, path: Path) -> None:
-        """A workbook is a ZIP archive: refuse one that would expand to far more than any
-        HR export (a few KB compress to next to nothing; XLSX usually shrinks 5-10 times)."""
-        limit = EXPANSION * self.config.serve.max_upload_mb * 1024 * 1024
-        with zipfile.ZipFile(path) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-        if expanded > limit:
-            raise SourceError(f"would expand to {expanded // 2**20} MB when opened, more "
-                              f"than {EXPANSION} times the upload limit; it is not read")
 
     def _open(self, path: Path, name: str) -> Reader:
         reader = open_source(path, hint=self.schema.expected_columns)

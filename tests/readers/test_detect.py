@@ -33,6 +33,9 @@ def test_workbook_with_a_csv_name_is_still_read_as_a_workbook(tmp_path: Path) ->
         ("report.pdf", b"%PDF-1.7\n...", "a PDF document"),
         ("photo.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "a PNG image"),
         ("data.json", b'{"a": 1}', "not a format this tool reads"),
+        ("export.csv", b"\x7fELF\x02\x01\x01" + b"\x00" * 50, "ELF executable"),
+        ("export.csv", b"7z\xbc\xaf\x27\x1c\x00\x04", "a 7-Zip archive"),
+        ("export", b"SQLite format 3\x00" + b"\x10" * 20, "an SQLite database"),
     ],
 )
 def test_wrong_or_unsupported_formats_get_a_clear_error(

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.helpers import SAMPLE_CSV, SAMPLE_XLSX
+from tests.readers.crafted import SHEET, cell, declare_size, row, workbook
 from tests.web.web_helpers import (
     csrf_of,
     make_client,
@@ -266,15 +267,12 @@ def test_unknown_uploads_and_runs_are_404(client: httpx.Client) -> None:
 
 
 def test_a_workbook_that_would_expand_too_far_is_refused(tmp_path: Path) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("xl/workbook.xml", "<workbook/>")
-        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * 600_000)  # 600 KB of zeros
-    assert len(buffer.getvalue()) < 10_000
-    with make_client(tmp_path, max_upload_mb=0.01) as client:  # 40 x 10 KB = 400 KB
+    bomb = workbook(tmp_path / "bomb.xlsx", row(1, cell("A1", "EmployeeID")))
+    declare_size(bomb, SHEET, 2**31)  # the reader's cap is 1 GiB unzipped
+    with make_client(tmp_path) as client:
         sign_in(client, "ulla")
-        response = upload(client, "bomb.xlsx", buffer.getvalue())
-        assert response.status_code == 422 and "would expand to" in response.text
+        response = upload(client, "bomb.xlsx", bomb.read_bytes())
+        assert response.status_code == 422 and "would expand to 2,048 MiB" in response.text
     assert stored_uploads(tmp_path / "state") == []
 
 

@@ -11,7 +11,10 @@ from connector.errors import SourceError
 from connector.readers.base import Reader
 from connector.readers.files.csv import CsvReader
 from connector.readers.files.excel import ExcelReader
+from connector.readers.files.limits import open_regular
 
+#: How many bytes ``sniff_format`` looks at (it needs no more).
+HEAD_BYTES = 16
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = b"PK\x03\x04"
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -23,6 +26,12 @@ _OTHER_SIGNATURES = {
     b"GIF8": "a GIF image",
     b"\x1f\x8b": "a gzip archive",
     b"{\\rtf": "an RTF document",
+    b"\x7fELF": "a program (ELF executable)",
+    b"7z\xbc\xaf\x27\x1c": "a 7-Zip archive",
+    b"Rar!\x1a\x07": "a RAR archive",
+    b"\xfd7zXZ\x00": "an xz archive",
+    b"\x28\xb5\x2f\xfd": "a zstd archive",
+    b"SQLite format 3\x00": "an SQLite database",
 }
 
 
@@ -88,17 +97,19 @@ def open_source(
     """
     path = Path(path)
     name = str(path)
-    if path.is_dir():
-        raise SourceError("is a folder, not a file", file=name)
+    handle = open_regular(path, name)  # a FIFO, a device, a folder ... is refused here
     try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
-    except FileNotFoundError:
-        raise SourceError("does not exist", file=name) from None
-    except OSError as exc:
-        raise SourceError(f"cannot be read: {exc.strerror}", file=name) from None
-    if sniff_format(path, head) == "xlsx":
-        return ExcelReader(path, name=name, sheet=sheet, hint=hint)
-    if sheet is not None:
-        raise SourceError("is a text file; --sheet applies to Excel workbooks only", file=name)
-    return CsvReader(path, name=name, hint=hint)
+        try:
+            head = handle.read(HEAD_BYTES)
+        except OSError as exc:
+            raise SourceError(f"cannot be read: {exc.strerror}", file=name) from None
+        if sniff_format(path, head) == "xlsx":
+            handle.close()
+            return ExcelReader(path, name=name, sheet=sheet, hint=hint)
+        if sheet is not None:
+            raise SourceError("is a text file; --sheet applies to Excel workbooks only",
+                              file=name)
+        return CsvReader(path, name=name, hint=hint, handle=handle)
+    except BaseException:
+        handle.close()
+        raise
