@@ -18,6 +18,7 @@ from connector.run.tenant import sandbox_path
 from connector.sandbox import SyncASGITransport, list_users
 from connector.web.app import create_app
 from connector.web.auth import hash_password
+from connector.web.limits import Limits
 from tests.helpers import ROOT, SAMPLE_CSV
 
 MAPPING = ROOT / "mappings" / "default.yaml"
@@ -59,9 +60,9 @@ def write_config(folder: Path, **serve: Any) -> Path:
     return path
 
 
-def make_app(folder: Path, **serve: Any) -> Starlette:
-    """The upload page configured by ``write_config``."""
-    return create_app(load_config(write_config(folder, **serve)))
+def make_app(folder: Path, *, limits: Limits | None = None, **serve: Any) -> Starlette:
+    """The upload page configured by ``write_config`` (and ``limits``)."""
+    return create_app(load_config(write_config(folder, **serve)), limits=limits)
 
 
 def client_of(app: Starlette, *, base_url: str = "http://testserver") -> httpx.Client:
