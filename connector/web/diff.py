@@ -45,7 +45,7 @@ class DiffQuery:
         page = params.get("page", "1")
         return cls(action=action if action in ORDER else None,
                    text=(params.get("q") or "").strip()[:MAX_TEXT],
-                   page=int(page) if page.isdigit() and 0 < len(page) < 7 else 1)
+                   page=max(1, int(page)) if page.isdigit() and len(page) < 7 else 1)
 
     def link(self, **changes: Any) -> str:
         """The query string of this query with ``changes`` (``page=2``, ``action=None``);
@@ -55,7 +55,8 @@ class DiffQuery:
         query = replace(self, **changes)
         params = {"action": query.action, "q": query.text or None,
                   "page": query.page if query.page > 1 else None}
-        return "?" + urlencode({k: v for k, v in params.items() if v is not None}) + "#diff"
+        text = urlencode({k: v for k, v in params.items() if v is not None})
+        return f"?{text}#diff" if text else "#diff"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,26 @@ class UserChanges:
     upn: str
     actions: tuple[str, ...]
     changes: tuple[Mapping[str, Any], ...]
+
+    @property
+    def attributes(self) -> int:
+        """How many attribute changes the user's block lists."""
+        return sum(len(item.get("attributes") or {}) for item in self.changes)
+
+    @property
+    def expanded(self) -> bool:
+        """Whether the block starts open: everything but a new user's (a list of
+        every attribute it gets, which a reviewer opens when they want it)."""
+        return "create" not in self.actions
+
+    @property
+    def outcome(self) -> str:
+        """``failed`` when a write to the user failed, ``ok`` when all were written,
+        empty when nothing was (a dry run)."""
+        outcomes = [item["outcome"] for item in self.changes if item.get("outcome")]
+        if any(not outcome.get("ok") for outcome in outcomes):
+            return "failed"
+        return "ok" if outcomes else ""
 
 
 @dataclass(frozen=True)
@@ -141,7 +162,7 @@ def diff_view(changes: Sequence[Mapping[str, Any]], query: DiffQuery, *,
     if query.text:
         chosen = [u for u in chosen if _matches(u, query.text)]
     pages = max(1, math.ceil(len(chosen) / size))
-    page = min(query.page, pages)
+    page = min(max(1, query.page), pages)
     start = (page - 1) * size
     return DiffView(query=replace(query, page=page),
                     counts=tuple((a, n) for a, n in counts.items() if n),

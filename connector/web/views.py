@@ -143,12 +143,10 @@ async def run_report(request: Request) -> Response:
         "Content-Security-Policy": f"{REPORT_CSP}; frame-ancestors 'none'"})
 
 
-def _log_page(path: Path, page_number: int) -> tuple[list[dict[str, Any]], int]:
-    """One page of a provisioning log and how many lines it has (read line by line)."""
+def _log_page(path: Path, page_number: int) -> list[dict[str, Any]]:
+    """One page of a provisioning log (read line by line, never whole)."""
     start = (page_number - 1) * LOG_PAGE
-    lines = list(itertools.islice(log_lines(path), start, start + LOG_PAGE))
-    total = sum(1 for _ in log_lines(path))
-    return lines, total
+    return list(itertools.islice(log_lines(path), start, start + LOG_PAGE))
 
 
 async def run_log(request: Request) -> Response:
@@ -160,13 +158,15 @@ async def run_log(request: Request) -> Response:
     if report is None:
         raise _not_kept(run_id)
     wanted = request.query_params.get("page", "1")
-    number = int(wanted) if wanted.isdigit() and 0 < len(wanted) < 7 else 1
+    number = max(1, int(wanted)) if wanted.isdigit() and len(wanted) < 7 else 1
     path = context(request).workflow.runs / f"{run_id}.jsonl"
-    lines, total = await run_in_threadpool(_log_page, path, number)
+    total = await run_in_threadpool(lambda: sum(1 for _ in log_lines(path)))
     pages = max(1, math.ceil(total / LOG_PAGE))
+    number = min(number, pages)
+    lines = await run_in_threadpool(_log_page, path, number)
     return page(request, "log.html", seen, upload=upload, run_id=run_id, report=report,
-                written=written_text(report), lines=lines, total=total,
-                page=min(number, pages), pages=pages, first=(number - 1) * LOG_PAGE + 1)
+                written=written_text(report), lines=lines, total=total, page=number,
+                pages=pages, first=(number - 1) * LOG_PAGE + 1)
 
 
 async def result_view(request: Request) -> Response:
