@@ -161,3 +161,10 @@ def test_serve_needs_a_configuration_with_usable_accounts(tmp_path: Path) -> Non
     assert bad.exit_code == 2
     assert "has a password_hash that is not from `hr-connector serve hash-password`" \
         in bad.output
+
+
+def test_serve_refuses_to_trust_every_proxy(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    refused = CliRunner().invoke(main, ["serve", "--config", str(config),
+                                        "--forwarded-allow-ips", "*"])
+    assert refused.exit_code == 2 and "'*' would let any client" in refused.output
