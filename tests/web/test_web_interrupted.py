@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.helpers import SAMPLE_CSV
 from tests.web.servers import interrupted_upload
 from tests.web.web_helpers import (
     SEEDED,
@@ -14,6 +15,8 @@ from tests.web.web_helpers import (
     post_button,
     sign_in,
     sign_out,
+    upload,
+    upload_id,
     users,
 )
 
@@ -69,3 +72,40 @@ def test_an_apply_killed_midway_is_interrupted_then_checked_again_and_approved(
     events = [h["event"] for h in data["history"]]
     assert sum(e.startswith("approved; applying it as run") for e in events) == 2
     assert any(e.startswith(f"interrupted: run {killed} did not finish") for e in events)
+
+
+def _rewind(meta: Path, **fields: object) -> None:
+    """Put an upload back as a kill at another moment would have left it."""
+    data = json.loads(meta.read_text("utf-8"))
+    data.update(fields)
+    meta.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_killed_before_the_run_started_or_after_it_finished(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with make_client(tmp_path, allow_self_approval=True) as client:
+        sign_in(client, "sam")
+        waiting = upload_id(upload(client, "employees.csv", SAMPLE_CSV.read_bytes()))
+        done = upload_id(upload(client, "again.csv", SAMPLE_CSV.read_bytes()))
+        assert post_button(client, done, "approve").status_code == 303
+    applied = json.loads((state / "uploads" / done / "upload.json").read_text("utf-8"))
+    # Killed after recording the approval, before the run's marker existed ...
+    _rewind(state / "uploads" / waiting / "upload.json", status="approved",
+            approved_by="sam", apply_run_id="20261126T090000Z-0a0b0c")
+    # ... and after the run finished, before the upload said so.
+    _rewind(state / "uploads" / done / "upload.json", status="approved",
+            applied_run_id=None, applied_status=None, attempts=[],
+            run_ids=applied["run_ids"][:1])
+    with make_client(tmp_path) as client:
+        sign_in(client, "arne")
+        page = client.get(f"/uploads/{waiting}").text
+        assert 'class="badge st-interrupted"' in page
+        assert "it wrote nothing (its run had not started)" in page
+        assert "(no log: it had not started)" in page
+        page = client.get(f"/uploads/{done}").text
+        assert 'class="badge st-applied"' in page
+    data = json.loads((state / "uploads" / done / "upload.json").read_text("utf-8"))
+    assert (data["applied_run_id"], data["applied_status"]) == (applied["applied_run_id"],
+                                                                "ok")
+    assert data["attempts"][0]["written"] == 673
+    assert data["history"][-1]["who"] == "hr-connector"
