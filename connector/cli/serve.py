@@ -31,14 +31,27 @@ MIN_PASSWORD = 12
 @click.option("--public-url", help="The address people use (https://hr.example.com) when "
               "a reverse proxy does not pass the Host header on; forms posted from it are "
               "accepted.")
-@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
-              help="Proxies whose X-Forwarded-Proto/-For are trusted (so cookies get the "
-                   "Secure flag behind an HTTPS proxy).")
+@click.option("--forwarded-allow-ips", default="", show_default="none",
+              help="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
+                   "X-Forwarded-Proto are believed (e.g. 127.0.0.1 for a proxy on this "
+                   "machine). Give it behind a proxy, so that throttling sees clients' "
+                   "addresses and cookies get the Secure flag; never '*'.")
+@click.option("--header-timeout", type=click.FloatRange(min=0.1), default=10.0,
+              show_default=True, help="Seconds a request's line and headers may take.")
+@click.option("--body-timeout", type=click.FloatRange(min=0.1), default=30.0,
+              show_default=True, help="Seconds a form's body (sign-in, buttons) may take.")
+@click.option("--upload-timeout", type=click.FloatRange(min=1), default=300.0,
+              show_default=True, help="Seconds an upload's body may take.")
+@click.option("--max-uploads", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Uploads received and checked at once; more get 503 and Retry-After.")
+@click.option("--max-connections", type=click.IntRange(2, 10_000), default=100,
+              show_default=True, help="Open connections at once; more get 503.")
 @click.pass_context
 @handle_errors
 def serve_group(ctx: click.Context, config_file: Path | None, host: str, port: int,
                 certfile: str | None, keyfile: str | None, public_url: str | None,
-                forwarded_allow_ips: str) -> None:
+                forwarded_allow_ips: str, header_timeout: float, body_timeout: float,
+                upload_timeout: float, max_uploads: int, max_connections: int) -> None:
     """Serve the HR upload page: sign in, upload a CSV or XLSX export, review the checks
     and the dry-run diff, and have an approver apply it (the same pipeline as the sync command).
 
@@ -56,6 +69,8 @@ def serve_group(ctx: click.Context, config_file: Path | None, host: str, port: i
     import uvicorn
 
     from connector.web.app import create_app
+    from connector.web.limits import Limits
+    from connector.web.server import server_config
 
     origins = []
     if public_url:
@@ -64,7 +79,13 @@ def serve_group(ctx: click.Context, config_file: Path | None, host: str, port: i
             raise click.BadParameter("give it as https://host[:port]",
                                      param_hint="--public-url")
         origins.append(f"{parts.scheme}://{parts.netloc}")
-    app = create_app(config, origins=origins)
+    if "*" in forwarded_allow_ips:
+        raise click.BadParameter("name the proxies' addresses; '*' would let any client "
+                                 "choose its own address", param_hint="--forwarded-allow-ips")
+    limits = Limits(header_seconds=header_timeout, body_seconds=body_timeout,
+                    upload_seconds=upload_timeout, uploads=max_uploads,
+                    connections=max_connections)
+    app = create_app(config, origins=origins, limits=limits)
     web = app.state.web
     scheme = "https" if certfile else "http"
     click.echo(f"HR upload page on {scheme}://{host}:{port}/ "
@@ -75,9 +96,9 @@ def serve_group(ctx: click.Context, config_file: Path | None, host: str, port: i
     if scheme == "http" and not _loopback(host):
         click.echo("warning: serving plain HTTP beyond this machine; put an HTTPS reverse "
                    "proxy in front or give --certfile/--keyfile", err=True)
-    uvicorn.run(app, host=host, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile,
-                proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
-                server_header=False, log_level="info")
+    uvicorn.Server(server_config(app, host=host, port=port, limits=limits,
+                                 forwarded_allow_ips=forwarded_allow_ips, certfile=certfile,
+                                 keyfile=keyfile)).run()
 
 
 def _loopback(host: str) -> bool:

@@ -1,4 +1,5 @@
-"""Passwords, sessions, CSRF tokens and sign-in throttling for the upload page. Stdlib only.
+"""Passwords, sessions and CSRF tokens for the upload page (sign-in throttling:
+``connector.web.throttle``). Stdlib only.
 
 * **Passwords** are stored as ``scrypt$N$r$p$salt$hash`` (base64, no padding), made by
   ``hash_password`` (``hr-connector serve hash-password``). The default cost follows
@@ -8,8 +9,10 @@
   payload holds the account name, a random session id, the CSRF token, an expiry, and a
   fingerprint of the account's password hash, so changing a password in the
   configuration ends that account's sessions. Roles are never in the cookie: they are
-  read from the configuration on every request. Signing out revokes the session id in
-  this process (a signed cookie cannot be recalled otherwise; the expiry bounds the rest).
+  read from the configuration on every request. Signing out revokes the session id (a
+  signed cookie cannot be recalled otherwise; the expiry bounds the rest). With a
+  configured secret, cookies outlive a restart, so revocations do too: they are kept in
+  ``<state>/web/revoked-sessions.json`` (replaced atomically, expired ids dropped).
 * **CSRF**: every session, signed in or not, carries a random token; every form holds it
   in a hidden field and every POST must return it (compared in constant time).
 """
@@ -23,11 +26,12 @@ import hmac
 import json
 import secrets
 import threading
-import time
-from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 from connector.core import clock
+from connector.errors import ConfigError
+from connector.run.trail import write_atomically
 
 DEFAULT_N, DEFAULT_R, DEFAULT_P = 2**15, 8, 3
 _SALT_BYTES, _KEY_BYTES = 16, 32
@@ -105,16 +109,24 @@ class Session:
 
 
 class SessionCodec:
-    """Signs and checks session cookies with an HMAC key; revokes signed-out sessions."""
+    """Signs and checks session cookies with an HMAC key; revokes signed-out sessions.
 
-    def __init__(self, secret: bytes | None, *, lifetime: int = SESSION_SECONDS) -> None:
+    ``revocations``: the file that keeps revoked sessions across restarts (used only with
+    a configured secret: a random key already ends every session at a restart).
+    """
+
+    def __init__(self, secret: bytes | None, *, lifetime: int = SESSION_SECONDS,
+                 revocations: Path | None = None) -> None:
         #: Whether the key is random for this process (sessions end when it restarts).
         self.ephemeral = secret is None
         seed = secret if secret is not None else secrets.token_bytes(32)
         # A derived key: the configured secret is never used directly as an HMAC key.
         self._key = hmac.new(seed, b"hr-connector upload page sessions", "sha256").digest()
         self.lifetime = lifetime
-        self._revoked: dict[str, int] = {}
+        self._path = None if self.ephemeral else revocations
+        #: Signed-in sessions revoked (kept on disk), and every session revoked.
+        self._kept: dict[str, int] = self._load()
+        self._revoked: dict[str, int] = dict(self._kept)
         self._lock = threading.Lock()
 
     def new(self, user: str | None = None, pwd: str | None = None) -> Session:
@@ -150,11 +162,38 @@ class SessionCodec:
         return session
 
     def revoke(self, session: Session) -> None:
-        """End ``session`` now (sign-out); forgotten once it would have expired anyway."""
+        """End ``session`` now (sign-out); forgotten once it would have expired anyway.
+        A signed-in session's revocation is kept on disk (when there is a file), before
+        this returns; an anonymous one's (replaced at sign-in) only in memory."""
         now = clock.now().timestamp()
         with self._lock:
             self._revoked = {sid: exp for sid, exp in self._revoked.items() if exp >= now}
             self._revoked[session.sid] = session.expires
+            if self._path is not None and session.user is not None:
+                self._kept = {sid: exp for sid, exp in self._kept.items() if exp >= now}
+                self._kept[session.sid] = session.expires
+                self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                write_atomically(self._path, json.dumps(self._kept))
+
+    def _load(self) -> dict[str, int]:
+        if self._path is None:
+            return {}
+        try:
+            data = json.loads(self._path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            # Starting without them would bring signed-out sessions back to life.
+            hours = self.lifetime // 3600
+            raise ConfigError(f"the upload page's revoked sessions ({self._path}) cannot "
+                              f"be read: {exc}; restore or delete the file (deleting it "
+                              f"lets signed-out cookies back in for up to {hours} hours)"
+                              ) from None
+        now = clock.now().timestamp()
+        if not isinstance(data, dict):
+            return {}
+        return {str(sid): int(exp) for sid, exp in data.items()
+                if isinstance(exp, int) and exp >= now}
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode("ascii"), "sha256").digest())
@@ -165,50 +204,3 @@ def csrf_ok(session: Session | None, given: str | None) -> bool:
     if session is None or not given:
         return False
     return hmac.compare_digest(session.csrf.encode("utf-8"), given.encode("utf-8"))
-
-
-class Throttle:
-    """Refuses sign-in for a while after repeated failures of one key (an account name,
-    a client address).
-
-    ``limit`` failures within ``window`` seconds lock that key until the oldest of them
-    leaves the window. Kept in memory: a restart clears it.
-    """
-
-    def __init__(self, *, limit: int = 5, window: float = 900.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, *keys: str) -> float:
-        """Seconds until any of ``keys`` may try again (0 when none is locked)."""
-        now = time.monotonic()
-        longest = 0.0
-        with self._lock:
-            for key in keys:
-                times = self._recent(key, now)
-                if len(times) >= self.limit:
-                    longest = max(longest, times[0] + self.window - now)
-        return longest
-
-    def fail(self, *keys: str) -> None:
-        """Count one failed sign-in against each of ``keys``."""
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 10_000:  # many invented names: keep memory bounded
-                self._failures = {k: v for k, v in self._failures.items()
-                                  if self._recent(k, now)}
-            for key in keys:
-                self._recent(key, now).append(now)
-
-    def clear(self, key: str) -> None:
-        """Forget the failures of ``key`` (after a successful sign-in)."""
-        with self._lock:
-            self._failures.pop(key, None)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] + self.window < now:
-            times.popleft()
-        return times

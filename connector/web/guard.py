@@ -1,28 +1,31 @@
 """What every request of the upload page goes through: who is asking, whether they may,
 reading a posted form within a byte limit and checking its CSRF token, the security
-headers, and rendering a page from its template (``page``). The routes (``app``) call
-these.
+headers (HSTS over HTTPS), and rendering a page from its template (``page``). The routes
+(``app``) call these.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.config import Account, Config
 from connector.web import pages
-from connector.web.auth import SessionCodec, Throttle, csrf_ok, verify_password
+from connector.web.auth import SessionCodec, csrf_ok, verify_password
+from connector.web.limits import Limits, UploadSlots
 from connector.web.session import COOKIE, Visitor, set_cookie, visitor
 from connector.web.store import Upload, UploadStore
+from connector.web.throttle import SignInLog, SignInThrottle
 from connector.web.workflow import Refused, Workflow
 
 FORM_LIMIT = 16 * 1024  # sign-in and button forms: a few short fields
@@ -30,6 +33,10 @@ _HEADERS = {"Content-Security-Policy": pages.CSP, "X-Content-Type-Options": "nos
             "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY",
             "Cross-Origin-Opener-Policy": "same-origin",
             "Cache-Control": "no-store"}  # pages hold HR data: keep them out of caches
+#: Browsers keep to HTTPS for a year once they saw this over HTTPS (not for subdomains:
+#: other services of the organisation are not ours to decide for).
+HSTS = "max-age=31536000"
+_FLASH_MAX = 1000  # one-time notices waiting for their page (bounded)
 CSRF_REFUSAL = ("The form's security token is missing or out of date, so nothing was "
                 "done. Go back, reload the page and try again.")
 
@@ -53,18 +60,33 @@ class WebContext:
     config: Config
     accounts: dict[str, Account]
     sessions: SessionCodec
-    throttle: Throttle
+    throttle: SignInThrottle
+    sign_ins: SignInLog
     store: UploadStore
     workflow: Workflow
     max_upload: int
+    limits: Limits
+    uploading: UploadSlots
     # scrypt takes tens of MiB per check: bound how many run at once.
     verifying: threading.BoundedSemaphore
     #: Origins besides the page's own that may post (the public URL behind a proxy that
     #: rewrites the Host header).
     origins: frozenset[str] = frozenset()
-    #: Failed sign-ins per client address: looser than per account name, as many people
-    #: may share one address (an office, a proxy).
-    throttle_clients: Throttle = field(default_factory=lambda: Throttle(limit=20))
+    #: One-time notices by session id, shown on the next page that session sees.
+    flashes: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    _flash_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def flash(self, sid: str, message: str) -> None:
+        """Show ``message`` once, on the next page of the session ``sid``."""
+        with self._flash_lock:
+            self.flashes[sid] = message
+            while len(self.flashes) > _FLASH_MAX:
+                self.flashes.popitem(last=False)
+
+    def take_flash(self, sid: str) -> str | None:
+        """The notice waiting for ``sid``, once."""
+        with self._flash_lock:
+            return self.flashes.pop(sid, None)
 
     def check_password(self, account: Account | None, password: str) -> bool:
         """Whether ``password`` is ``account``'s; an unknown account costs the same time."""
@@ -76,7 +98,9 @@ class WebContext:
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response that does not set its own."""
+    """Adds the security headers to every response that does not set its own, and
+    ``Strict-Transport-Security`` to every response over HTTPS (served with a
+    certificate, or behind a trusted proxy that says ``X-Forwarded-Proto: https``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -93,6 +117,8 @@ class SecurityHeaders:
                 for name, value in _HEADERS.items():
                     if name not in headers:
                         headers[name] = value
+                if scope.get("scheme") == "https":
+                    headers["Strict-Transport-Security"] = HSTS
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -128,10 +154,11 @@ def page(request: Request, template: str, seen: Visitor, status: int = 200,
          **values: Any) -> HTMLResponse:
     """The page ``template`` (see ``pages``) for ``seen``, with the bar for who is signed
     in; it sets the cookie of a session that starts with it."""
-    chrome: dict[str, Any] = {"user": None, "roles": (), "csrf": None}
+    chrome: dict[str, Any] = {"user": None, "roles": (), "csrf": None, "flash": None}
     if seen.account is not None:
         chrome = {"user": seen.account.name, "roles": seen.account.roles,
-                  "csrf": seen.session.csrf}
+                  "csrf": seen.session.csrf,
+                  "flash": context(request).take_flash(seen.session.sid)}
     response = pages.TEMPLATES.TemplateResponse(request, template, {**chrome, **values},
                                                 status_code=status)
     if seen.fresh:
@@ -169,6 +196,9 @@ async def read_form(request: Request, limit: int, *, files: int = 0) -> FormData
                                     max_part_size=8192).parse()
     except MultiPartException as exc:
         raise Refused(400, "The form could not be read", exc.message) from None
+    except ClientDisconnect:  # nobody is left to read the answer; nothing was kept
+        raise Refused(400, "The form was cut off", "The browser stopped sending it. "
+                      "Nothing was done.") from None
     except _BodyTooLarge:
         if not files:
             raise Refused(413, "The form is too large", "Nothing was done.") from None

@@ -4,15 +4,17 @@
 Every ``{{ value }}`` is escaped (``connector.report.html.as_html``: quotes too, so values
 are safe in attributes), HR data and names of uploaded files above all; only the
 templates' own macros produce ``Markup``. The pages run no script: the
-Content-Security-Policy (``CSP``) allows only ``templates/page.css``, by hash, and frames
-from this site (the dry-run report, served with its own stricter policy). Forms all carry
+Content-Security-Policy (``CSP``) allows only ``templates/page.css``, by hash, and images
+(the favicon) from this site; filters and pages are links and GET forms. Forms all carry
 the session's CSRF token (the ``csrf_field`` macro).
 
-Templates: ``layout`` (the bar: links by role, who is signed in, sign out), ``login``,
-``refusal`` (403, 404, 409, 413 ... saying why and what to do), ``uploads``,
-``upload_form``, ``upload`` (one upload: checks per row, the dry-run diff in a sandboxed
-frame, approve and reject), ``result`` (an applied run and its provisioning log) and
-``admin`` (accounts and roles, never hashes; the settings in force).
+Templates: ``layout`` (the bar: links by role, who is signed in, sign out; a one-time
+notice), ``login``, ``refusal`` (403, 404, 409, 413 ... saying why and what to do),
+``uploads``, ``upload_form``, ``upload`` (one upload: checks per row, the dry run's
+counts, held disables, apply attempts, approve, check again, reject or withdraw, and the
+diff per user from ``_diff``), ``result`` (an applied run: the diff with outcomes),
+``log`` (a run's provisioning log, a page at a time) and ``admin`` (accounts and roles,
+never hashes; the settings in force). ``favicon.svg`` is the icon.
 """
 
 from __future__ import annotations
@@ -22,14 +24,23 @@ from collections.abc import Mapping
 from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
-from connector.report.html import headline, sha256_source, template_environment, template_text
+from connector.report.html import (
+    headline,
+    outcome_text,
+    sha256_source,
+    template_environment,
+    template_text,
+)
+from connector.web.diff import page_numbers
 
 # On lines of its own between the tags: the text the CSP hashes starts with a newline.
 CSS = "\n" + template_text(__package__, "page.css")
 
 #: No script at all; only this style; frames and forms only to this site; never framed.
 CSP = (f"default-src 'none'; style-src '{sha256_source(CSS)}'; img-src 'self'; "
-       "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+#: The icon every page names (``/favicon.svg``, also answered at ``/favicon.ico``).
+FAVICON = template_text(__package__, "favicon.svg").encode("utf-8")
 
 ACTIONS = ("create", "update", "disable", "enable", "delete", "manager", "unchanged",
            "skipped", "error", "held")
@@ -67,4 +78,5 @@ TEMPLATES = Jinja2Templates(env=template_environment(__package__))
 TEMPLATES.env.globals.update(
     css=Markup(CSS),  # noqa: S704 (ours, hashed in the CSP)
     actions=ACTIONS, write_actions=WRITE_ACTIONS, result_counts=RESULT_COUNTS,
-    verdict=verdict, count_writes=count_writes, headline=headline)
+    verdict=verdict, count_writes=count_writes, headline=headline, outcome_text=outcome_text,
+    page_numbers=page_numbers)

@@ -30,7 +30,11 @@ from typing import Any, BinaryIO, Literal
 
 from connector.core import clock
 
-Status = Literal["validated", "failed", "reviewed", "approved", "applied", "rejected"]
+#: ``approved``: being applied now; ``interrupted``: an apply that did not finish (the
+#: server stopped, or Graph failed part-way), to check again; ``withdrawn``: closed by
+#: whoever uploaded it, ``rejected``: by someone else.
+Status = Literal["validated", "failed", "reviewed", "approved", "applied", "interrupted",
+                 "rejected", "withdrawn"]
 
 #: What an upload id looks like: sortable by time, unguessable. Routes accept nothing else,
 #: so an id can never name a path outside the uploads folder.
@@ -78,6 +82,11 @@ class Upload:
     review_outdated: bool = False
     approved_by: str | None = None
     approved_at: str | None = None
+    #: The run the last approval started (written before its first write).
+    apply_run_id: str | None = None
+    #: Every apply, finished or not: run id, who approved it and when, its result
+    #: (``applied``, ``stopped``, ``interrupted``) and the writes its log recorded.
+    attempts: list[dict[str, Any]] = field(default_factory=list)
     applied_run_id: str | None = None
     applied_status: str | None = None
     rejected_by: str | None = None

@@ -1,15 +1,10 @@
-"""What the upload page does with a file: check it, dry-run it, approve or reject it.
+"""What the upload page does with a file: check it, dry-run it, reject or withdraw it
+(approval and its recovery: ``connector.web.approval``).
 
 Nothing here is web-specific and nothing here holds a rule of its own: the checks are
 ``connector.core.validation`` with the mapping's schema, the dry run and the applied run are
-``connector.run.sync.run_sync`` with the configuration's policies, exactly as the ``sync``
-command runs them, against the configured tenant or the sandbox.
-
-Approval applies the plan that was reviewed, not a new one: at approval the plan is made
-again from the same stored file and compared with the reviewed one (summary and every
-change); if the tenant has moved on in between, approval is refused until someone
-reviews the new dry run; if not, that plan is the one applied. The check and the apply
-run under the state directory's run lock, so a scheduled run cannot slip in between them.
+``connector.run.sync`` with the configuration's policies, exactly as the ``sync`` command
+runs them, against the configured tenant or the sandbox.
 """
 
 from __future__ import annotations
@@ -19,12 +14,11 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from connector.config import Account, Config
-from connector.core import clock
 from connector.core.plan import ACTIONS
 from connector.core.validation import SourceSchema, schema_from_mapping
 from connector.errors import ConnectorError, SourceError
@@ -32,23 +26,19 @@ from connector.mapping import CompiledMapping
 from connector.readers import HEAD_BYTES, Reader, open_source, sniff_format
 from connector.report.sync import sync_dict
 from connector.report.validation import validation_dict
-from connector.run.history import new_run_id
 from connector.run.job import configured_mapping, options_from
 from connector.run.lock import AlreadyRunning, RunLock
-from connector.run.outputs import check_outputs, publish_configured, reports_folder
+from connector.run.outputs import check_outputs
 from connector.run.prepare import validate_file
-from connector.run.sync import (
-    SyncOptions,
-    finish_run,
-    plan_sync,
-    planned_result,
-    run_sync,
-    start_trail,
-)
-from connector.run.tenant import open_config_tenant
+from connector.run.sync import SyncOptions, run_sync
+from connector.run.tenant import Tenant, open_config_tenant
 from connector.web.store import Staged, Upload, UploadStore, now_iso
 
 APPROVERS = frozenset({"approver", "admin"})
+#: What may be dry-run (again): an interrupted apply is checked again before approval.
+REVIEWABLE = ("validated", "reviewed", "interrupted")
+#: What may be rejected or withdrawn.
+CLOSABLE = ("validated", "reviewed", "failed", "interrupted")
 UPLOADERS = frozenset({"uploader", "admin"})
 
 
@@ -56,13 +46,15 @@ class Refused(Exception):
     """A request refused with an HTTP status and a message a person can act on."""
 
     def __init__(self, status: int, title: str, message: str, *,
-                 back: str | None = None) -> None:
+                 back: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.title = title
         self.message = message
         #: Where the refusal page's "Back" link goes (default: the uploads list).
         self.back = back
+        #: Seconds a client should wait before trying again (``Retry-After``).
+        self.retry_after = retry_after
 
 
 def plan_fingerprint(report: Mapping[str, Any]) -> str:
@@ -94,6 +86,12 @@ class Workflow:
         # One pipeline run at a time in this process: runs against one tenant must not
         # interleave, and a compiled mapping is not meant to be shared between threads.
         self._busy = threading.Lock()
+        #: Uploads this process is applying now (``approval.settle`` leaves them alone).
+        self.applying: set[str] = set()
+
+    def open_tenant(self) -> AbstractContextManager[Tenant]:
+        """The configured tenant (or the sandbox the configuration names)."""
+        return open_config_tenant(self.config, self.state)
 
     def options(self, *, dry_run: bool) -> SyncOptions:
         """The sync options the configuration's policies describe (as for ``run``), for
@@ -142,7 +140,7 @@ class Workflow:
         reader.warnings = [dataclasses.replace(w, file=name) for w in reader.warnings]
         return reader
 
-    def _source(self, upload: Upload) -> Reader:
+    def source(self, upload: Upload) -> Reader:
         path = self.store.source_path(upload)
         digest = hashlib.sha256()
         try:
@@ -164,13 +162,13 @@ class Workflow:
     def review(self, upload_id: str, user: str) -> Upload:
         """Dry-run an upload (again); a failure is kept as the upload's notice."""
         with self._busy:
-            upload = self._get(upload_id)
-            if upload.status not in ("validated", "reviewed"):
+            upload = self.get(upload_id)
+            if upload.status not in REVIEWABLE:
                 raise Refused(409, "Nothing to review", f"This upload is {upload.status}.")
             try:
                 check_outputs(state=self.state)
-                with open_config_tenant(self.config, self.state) as tenant:
-                    result = run_sync(self._source(upload), self.mapping, tenant.graph,
+                with self.open_tenant() as tenant:
+                    result = run_sync(self.source(upload), self.mapping, tenant.graph,
                                       options=self.options(dry_run=True), tenant=tenant.label,
                                       runs_folder=self.runs)
             except ConnectorError as exc:
@@ -192,111 +190,24 @@ class Workflow:
                 upload.event(user, f"dry run {result.run_id}: {result.status}")
             return upload
 
-    # --- approval ---------------------------------------------------------------------------
-
-    def approval_block(self, upload: Upload, account: Account) -> tuple[int, str] | None:
-        """Why ``account`` may not approve ``upload`` now (HTTP status, reason); None if
-        it may."""
-        if not APPROVERS & set(account.roles):
-            return 403, "Only approvers and admins can approve an upload."
-        if upload.status != "reviewed":
-            return 409, f"This upload is {upload.status}; only a reviewed upload can be approved."
-        if upload.uploaded_by == account.name and not self.config.serve.allow_self_approval:
-            return 403, ("You uploaded this file, so someone else must approve it "
-                         "(the configuration does not allow self-approval).")
-        if upload.review_outdated:
-            return 409, ("The tenant has changed since the dry run: run the dry run again "
-                         "and review the new changes before approving.")
-        if upload.review_stopped:
-            return 409, ("The dry run was stopped by the safety checks, so it cannot be "
-                         "applied: " + "; ".join(upload.review_stopped))
-        if self.config.policies.dry_run:
-            return 409, ("The configuration sets policies.dry_run: uploads can be reviewed "
-                         "but nothing is applied.")
-        return None
-
-    def approve(self, upload_id: str, account: Account) -> Upload:
-        """Apply a reviewed upload if the plan is still the one reviewed: the plan made
-        now is compared with the reviewed one and, when they agree, that very plan is
-        applied (``finish_run``), so nothing can change between the check and the apply."""
-        with self._exclusive():
-            upload = self._get(upload_id)
-            block = self.approval_block(upload, account)
-            if block is not None:
-                raise Refused(block[0], "This upload cannot be approved", block[1])
-            try:
-                check_outputs(state=self.state,
-                              reports_folder=reports_folder(self.config, self.state))
-            except ConnectorError as exc:
-                raise Refused(500, "The run cannot write its records", exc.message) from None
-            options = self.options(dry_run=False)
-            with open_config_tenant(self.config, self.state) as tenant:
-                started = clock.now()
-                name = f"upload {upload.id}: {upload.original_name}"
-                plan, warnings = plan_sync(self._source(upload), self.mapping, tenant.graph,
-                                           options=options, now=started)
-                check = planned_result(plan, options=dataclasses.replace(options, dry_run=True),
-                                       run_id="approval-check", source=upload.original_name,
-                                       mapping=self.mapping.file, tenant=tenant.label,
-                                       started=started, warnings=warnings)
-                if plan_fingerprint(sync_dict(check)) != upload.review_fingerprint:
-                    with self.store.editing(upload_id) as upload:
-                        upload.review_outdated = True
-                        upload.event(account.name, "approval refused: the plan changed "
-                                                   "since the dry run")
-                    raise Refused(409, "The plan has changed since it was reviewed",
-                                  "The tenant is no longer as it was at the dry run, so "
-                                  "applying now would make other changes than the ones "
-                                  "reviewed. Run the dry run again, review the new "
-                                  "changes, then approve.")
-                with self.store.editing(upload_id) as upload:
-                    if upload.status != "reviewed":  # rejected meanwhile (no lock for that)
-                        raise Refused(409, "This upload cannot be approved",
-                                      f"This upload is {upload.status}.")
-                    upload.status = "approved"
-                    upload.approved_by = account.name
-                    upload.approved_at = now_iso()
-                    upload.event(account.name, "approved")
-                try:
-                    with start_trail(self.runs, run_id=new_run_id(started), started=started,
-                                     dry_run=False, source=name, mapping=self.mapping.file,
-                                     tenant=tenant.label) as trail:
-                        result = finish_run(plan, tenant.graph, trail=trail, options=options,
-                                            matching=self.mapping.matching[0],
-                                            warnings=warnings)
-                except ConnectorError as exc:
-                    with self.store.editing(upload_id) as upload:
-                        upload.status, upload.review_outdated = "reviewed", True
-                        upload.approved_by = upload.approved_at = None
-                        upload.notice = f"Applying failed: {exc.detailed()}"
-                        upload.event(account.name, upload.notice)
-                    raise Refused(502, "Applying failed", upload.notice) from None
-        # Like `run`: the configured reports, and history kept only as long as configured.
-        publish_configured(result, self.config, self.state)
-        with self.store.editing(upload_id) as upload:
-            upload.status = "reviewed" if result.stopped else "applied"
-            upload.applied_run_id = result.run_id
-            upload.applied_status = result.status
-            upload.run_ids.append(result.run_id)
-            upload.event(account.name, f"applied as run {result.run_id}: {result.status}")
-        return upload
-
     def reject(self, upload_id: str, account: Account) -> Upload:
-        """Close an upload without applying it."""
+        """Close an upload without applying it: withdrawn when whoever uploaded it closes
+        it, rejected when someone else does. Writes an interrupted apply made stay."""
         with self.store.editing(upload_id) as upload:
-            if upload.status not in ("validated", "reviewed", "failed"):
-                raise Refused(409, "This upload cannot be rejected",
+            own = upload.uploaded_by == account.name
+            if upload.status not in CLOSABLE:
+                raise Refused(409, f"This upload cannot be {'withdrawn' if own else 'rejected'}",
                               f"This upload is {upload.status}.")
-            upload.status = "rejected"
+            upload.status = "withdrawn" if own else "rejected"
             upload.rejected_by = account.name
             upload.rejected_at = now_iso()
-            upload.event(account.name, "rejected")
+            upload.event(account.name, upload.status)
         return upload
 
     # --- helpers ----------------------------------------------------------------------------
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> Iterator[None]:
         """This process's pipeline lock, then the state folder's run lock (cron runs)."""
         with self._busy:
             lock = RunLock(self.state)
@@ -309,7 +220,7 @@ class Workflow:
             finally:
                 lock.__exit__(None, None, None)
 
-    def _get(self, upload_id: str) -> Upload:
+    def get(self, upload_id: str) -> Upload:
         upload = self.store.get(upload_id)
         if upload is None:
             raise Refused(404, "No such upload", "There is no upload with this id.")

@@ -4,11 +4,18 @@ else, safety thresholds, rejection, the checks per row, and escaping of HR data.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from connector.mapping import load_mapping
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import open_tenant
+from connector.sandbox import SandboxConfig, ensure_tls_files
+from connector.sandbox import create_app as create_sandbox
+from connector.sandbox.serving import serve_in_thread
 from tests.helpers import SAMPLE_CSV
 from tests.web.web_helpers import (
     MAPPING,
@@ -198,3 +205,85 @@ def test_hr_data_and_file_names_are_escaped_everywhere(tmp_path: Path) -> None:
         assert "&lt;img src=x onerror=&#x27;alert(1)&#x27;&gt;.csv" in text
     assert "&lt;b&gt;XX&lt;/b&gt;" in pages[1]  # the bad country code, in the checks
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[2]  # the job title, in the diff
+
+
+class TenantWatch:
+    """An ASGI wrapper around the served sandbox: counts the complete reads of the user
+    list (the last page has no nextLink) and, after the first one while armed, changes
+    the tenant, as someone else would between the approval's check and its apply."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.armed = False
+        self.reads = 0
+        self.after_first_read: Callable[[], None] = lambda: None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        listing = (scope["type"] == "http" and scope["method"] == "GET"
+                   and scope["path"] == "/v1.0/users")
+        if not (self.armed and listing):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+
+        async def keep(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, keep)
+        if b"@odata.nextLink" not in body:
+            self.reads += 1
+            if self.reads == 1:
+                self.after_first_read()
+
+
+def test_approval_applies_the_plan_it_checked_even_if_the_tenant_moves_after_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The approval plans once: a change to the tenant after its check is not planned
+    over (planning again would also reset the department changed behind its back)."""
+    sandbox = create_sandbox(tmp_path / "tenant.db", SandboxConfig.for_tests())
+    watch = TenantWatch(sandbox)
+    tls = ensure_tls_files(tmp_path / "tls")
+    with serve_in_thread(watch, certfile=str(tls.server_cert), keyfile=str(tls.server_key),
+                         name="watched-sandbox") as port:
+        base = f"https://127.0.0.1:{port}"
+        for name, value in {"SSL_CERT_FILE": str(tls.ca_cert),
+                            "REQUESTS_CA_BUNDLE": str(tls.ca_cert),
+                            "HRC_TEST_CLIENT_SECRET": "any"}.items():
+            monkeypatch.setenv(name, value)
+        tenant = {"tenant_id": sandbox.state.tenant_id, "client_id": "hr-connector",
+                  "client_secret": {"env": "HRC_TEST_CLIENT_SECRET"},
+                  "authority_host": base, "graph_url": base,
+                  "scope": "https://graph.microsoft.com/.default"}
+        header, records = sample()
+        with make_client(tmp_path, tenant=tenant, allow_self_approval=True) as client:
+            sign_in(client, "sam")
+            first = upload_id(upload(client, "employees.csv", csv_bytes(header, records)))
+            assert post_button(client, first, "approve").status_code == 303
+            records[0] = {**records[0], "JobTitle": "Chief Reviewer"}
+            uid = upload_id(upload(client, "promotion.csv", csv_bytes(header, records)))
+            assert "update <b>1</b>" in client.get(f"/uploads/{uid}").text
+            review = metadata(tmp_path / "state", uid)["review_run_id"]
+            reviewed = json.loads((tmp_path / "state" / "runs" / f"{review}.json")
+                                  .read_text("utf-8"))
+            (change,) = [c for c in reviewed["changes"] if c["action"] == "update"]
+            assert list(change["attributes"]) == ["jobTitle"]
+
+            def someone_else_moves_them() -> None:
+                sandbox.state.store.update(change["userId"], {"department": "Moved"})
+
+            watch.after_first_read = someone_else_moves_them
+            watch.armed = True
+            assert post_button(client, uid, "approve").status_code == 303
+            watch.armed = False
+            result = metadata(tmp_path / "state", uid)
+        assert watch.reads == 1  # one plan: the one checked and applied
+        applied = json.loads((tmp_path / "state" / "runs" / f"{result['applied_run_id']}"
+                              ".json").read_text("utf-8"))
+        assert [(c["action"], list(c["attributes"])) for c in applied["changes"]
+                if c["action"] not in ("skipped", "manager")] == [("update", ["jobTitle"])]
+        user = sandbox.state.store.get(change["userId"])
+        assert user is not None
+        assert (user.doc["jobTitle"], user.doc["department"]) == ("Chief Reviewer", "Moved")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from connector.web.auth import (
     DEFAULT_N,
     Session,
     SessionCodec,
-    Throttle,
     csrf_ok,
     hash_password,
     parse_hash,
@@ -23,6 +21,7 @@ from connector.web.auth import (
     verify_password,
 )
 from connector.web.session import visitor
+from connector.web.throttle import SignInThrottle, Throttle
 from tests.web.web_helpers import write_config
 
 
@@ -85,16 +84,57 @@ def test_a_new_password_or_a_removed_account_ends_its_sessions() -> None:
     assert visitor(codec, {}, cookie).account is None
 
 
-def test_throttle_locks_a_key_after_repeated_failures_then_forgets() -> None:
-    throttle = Throttle(limit=3, window=0.2)
-    for _ in range(2):
-        throttle.fail("name:ulla", "ip:1")
-    assert throttle.wait("name:ulla") == 0
-    throttle.fail("name:ulla", "ip:1")
-    assert throttle.wait("name:ulla") > 0 and throttle.wait("ip:1") > 0
-    assert throttle.wait("name:arne") == 0
-    time.sleep(0.25)
-    assert throttle.wait("name:ulla", "ip:1") == 0
+class ManualTimer:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_throttle_delays_grow_after_the_free_failures_and_are_capped() -> None:
+    timer = ManualTimer()
+    throttle = Throttle(free=3, base=1.0, cap=8.0, forget=3600, timer=timer)
+    waits = []
+    for _ in range(8):
+        throttle.fail("k")
+        waits.append(throttle.wait("k"))
+    assert waits == [0, 0, 1, 2, 4, 8, 8, 8]  # doubling after the 3rd, capped
+    timer.now += 7.5
+    assert throttle.wait("k") == 0.5 and throttle.wait("other") == 0
+    timer.now += 0.5
+    assert throttle.wait("k") == 0
+    throttle.fail("k")
+    timer.now += 3601  # an hour after the last failure: forgotten
+    assert throttle.wait("k") == 0
+    throttle.fail("k")
+    assert throttle.wait("k") == 0  # counting starts again
+    throttle.clear("k")
+    assert len(throttle) == 0
+
+
+def test_throttle_memory_is_bounded_whatever_the_names_tried() -> None:
+    timer = ManualTimer()
+    throttle = Throttle(free=1, max_keys=100, timer=timer)
+    throttle.fail("attacker")
+    for n in range(10_000):
+        throttle.fail(f"invented name {n}")
+    assert len(throttle) == 100  # the least recently failed went first
+    assert throttle.wait("invented name 9999") > 0
+
+
+def test_a_stranger_elsewhere_cannot_slow_the_owner_down() -> None:
+    timer = ManualTimer()
+    throttle = SignInThrottle(timer=timer)
+    for _ in range(50):
+        throttle.fail("arne", "203.0.113.9")
+    assert throttle.wait("arne", "203.0.113.9") >= 60  # the guesser waits ...
+    assert throttle.wait("arne", "198.51.100.7") == 0  # ... arne, elsewhere, does not
+    assert throttle.wait("ulla", "198.51.100.7") == 0
+    # The guesser's address is slowed for every name it tries, not only arne.
+    assert throttle.wait("ulla", "203.0.113.9") > 0
 
 
 def test_hash_password_command_reads_stdin_never_argv() -> None:
@@ -121,3 +161,10 @@ def test_serve_needs_a_configuration_with_usable_accounts(tmp_path: Path) -> Non
     assert bad.exit_code == 2
     assert "has a password_hash that is not from `hr-connector serve hash-password`" \
         in bad.output
+
+
+def test_serve_refuses_to_trust_every_proxy(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    refused = CliRunner().invoke(main, ["serve", "--config", str(config),
+                                        "--forwarded-allow-ips", "*"])
+    assert refused.exit_code == 2 and "'*' would let any client" in refused.output

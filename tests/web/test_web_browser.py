@@ -14,20 +14,28 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from connector.config import load_config
 from connector.sandbox.serving import serve_in_thread
 from connector.web.app import create_app
 from tests.helpers import ROOT, SAMPLE_CSV
+from tests.web.servers import interrupted_upload
+from tests.web.test_web_diff import leavers_and_movers
 from tests.web.web_helpers import (
     ACCOUNTS,
     SEEDED,
+    post_button,
+    upload,
+    upload_id,
     users,
     with_duplicate,
     without_column,
     write_config,
 )
+from tests.web.web_helpers import sign_in as sign_in_http
+from tests.web.web_helpers import sign_out as sign_out_http
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -99,28 +107,42 @@ def test_sign_in_upload_review_approve_and_the_tenant_holds_the_users(
     expect(page.locator("#verdict")).to_contain_text("Every record can be used. 360 records")
     expect(page.locator(".counts")).to_contain_text("create 337")
     assert page.locator("text=Approve and apply").count() == 0  # not for an uploader
-    # The diff: the sync report in its frame, with its working filter.
-    report = page.frame_locator("iframe.report")
-    expect(report.locator("h1")).to_contain_text("HR sync report")
-    expect(report.locator(".tile.a-create b")).to_have_text("337")
-    row = report.locator("#changes tbody tr", has_text="000001").first
-    expect(row.locator("ins").first).to_be_visible()  # old -> new per attribute
-    report.locator("#search").fill("Lopez")
-    expect(report.locator("#shown")).to_have_text(re.compile(r"^\d+ of 696 shown$"))
-    shown = report.locator("#changes tbody tr:visible")
-    assert 0 < shown.count() < 20  # 337 creates, 336 manager changes, 23 skipped
+    expect(page.get_by_role("button", name="Withdraw")).to_be_visible()
+    # The diff: a page of users, each a block that opens on old -> new per attribute.
+    expect(page.locator("#shown")).to_have_text("Users 1–50 of 337")
+    expect(page.locator("#skipped-note")).to_contain_text("23 skipped records")
+    first = page.locator("details.user").first
+    expect(first.locator("summary")).to_contain_text("000001")
+    expect(first.locator("ins").first).to_be_hidden()  # a new user's block starts closed
+    first.locator("summary").click()
+    expect(first.locator("ins").first).to_be_visible()
+    height = page.evaluate("document.documentElement.scrollHeight")
+    print(f"diff page height, 337 new users, 50 a page: {height} px")
+    assert height < 20_000  # was 180,000 px with every user on one page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "diff-page.png"), full_page=True)
-    report.locator("#search").fill("")
+    page.get_by_role("link", name="Next →").first.click()
+    expect(page.locator("#shown")).to_have_text("Users 51–100 of 337")
+    page.fill("#q", "Lopez")
+    page.get_by_role("button", name="Find").click()
+    expect(page.locator("#shown")).to_contain_text("matching “Lopez”")
+    assert 0 < page.locator("details.user").count() < 20
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator(".ok")).to_have_text("You have signed out.")
 
     sign_in(page, "arne")
     page.locator("table#uploads").get_by_role("link", name="employees.csv").click()
     expect(page.locator("#history")).to_contain_text("ulla")
+    expect(page.get_by_role("button", name="Reject")).to_be_visible()
     page.get_by_role("button", name="Approve and apply 673 changes").click()
     expect(page.locator("#headline")).to_have_text("Applied: 673 writes succeeded")
-    expect(page.locator("#log tbody tr")).to_have_count(673)
+    expect(page.locator("details.user")).to_have_count(50)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    print(f"applied result page height, 673 writes: {height} px")
+    assert height < 20_000  # was 117,000 px
+    page.get_by_role("link", name="Provisioning log (673 operations)").click()
+    expect(page.locator("#log tbody tr")).to_have_count(200)
+    expect(page.locator("#log-shown")).to_have_text("Operations 1–200 of 673")
     page.get_by_role("link", name="Uploads", exact=True).click()
     listed = page.locator("table#uploads tbody tr").first
     expect(listed).to_contain_text("ulla")
@@ -130,6 +152,63 @@ def test_sign_in_upload_review_approve_and_the_tenant_holds_the_users(
     tenant = users(tmp_path / "state")
     assert len(tenant) == SEEDED + 337
     assert tenant["000001"]["displayName"] == "Bill Lopez"
+
+
+def test_the_diff_shows_disables_first_and_filters_them(page: Any, server: str,
+                                                        tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    with httpx.Client(base_url=server, timeout=60) as client:  # a first load
+        sign_in_http(client, "ulla")
+        first = upload_id(upload(client, "employees.csv", SAMPLE_CSV.read_bytes()))
+        sign_out_http(client)
+        sign_in_http(client, "arne")
+        assert post_button(client, first, "approve").status_code == 303
+    content, missing, _ = leavers_and_movers()
+    export = tmp_path / "export.csv"
+    export.write_bytes(content)
+    sign_in(page, "ulla")
+    upload_file(page, export)
+    blocks = page.locator("details.user")
+    for n in range(5):  # the disables come first, open
+        expect(blocks.nth(n).locator("summary .act").first).to_have_text("disable")
+        expect(blocks.nth(n).locator("ins").first).to_be_visible()
+    expect(blocks.nth(5).locator("summary .act").first).to_have_text("update")
+    page.locator("nav.filters").get_by_role("link", name="disable 5").click()
+    expect(blocks).to_have_count(5)
+    assert sorted(blocks.nth(n).get_attribute("data-key") for n in range(5)) == sorted(missing)
+    assert page.evaluate("document.documentElement.scrollHeight") < 5_000
+
+
+def test_an_interrupted_apply_is_checked_again_and_approved(browser: Any,
+                                                            tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    uid, killed = interrupted_upload(tmp_path)
+    written = len(users(tmp_path / "state")) - SEEDED
+    app = create_app(load_config(tmp_path / "hr-connector.yaml"))  # the page restarts
+    with serve_in_thread(app, name="upload-page", start_timeout=10) as port:
+        context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        sign_in(page, "arne")
+        listed = page.locator(f"table#uploads tr[data-id='{uid}']")
+        expect(listed.locator(".badge")).to_have_text("interrupted")
+        listed.get_by_role("link", name="employees.csv").click()
+        expect(page.locator("#notice")).to_contain_text(f"Run {killed} did not finish")
+        expect(page.locator("#attempts tbody tr")).to_have_count(1)
+        assert page.locator("text=Approve and apply").count() == 0
+        page.get_by_role("button", name="Check again").click()
+        expect(page.locator("h1 .badge")).to_have_text("reviewed")
+        expect(page.locator(".counts")).to_contain_text(f"create {337 - written}")
+        page.get_by_role("button", name=re.compile(r"^Approve and apply \d+ changes$")).click()
+        expect(page.locator("#headline")).to_contain_text("Applied:")
+        page.get_by_role("link", name="Back to the upload").click()
+        expect(page.locator("#attempts tbody tr")).to_have_count(2)
+        expect(page.locator("#attempts tbody tr").first.locator(".badge")).to_have_text(
+            "interrupted")
+        context.close()
+    assert len(users(tmp_path / "state")) == SEEDED + 337
 
 
 def test_bad_files_show_per_row_errors_or_a_clear_refusal(page: Any, tmp_path: Path) -> None:

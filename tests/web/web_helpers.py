@@ -11,12 +11,14 @@ from typing import Any
 
 import httpx
 import yaml
+from starlette.applications import Starlette
 
 from connector.config import load_config
 from connector.run.tenant import sandbox_path
 from connector.sandbox import SyncASGITransport, list_users
 from connector.web.app import create_app
 from connector.web.auth import hash_password
+from connector.web.limits import Limits
 from tests.helpers import ROOT, SAMPLE_CSV
 
 MAPPING = ROOT / "mappings" / "default.yaml"
@@ -39,11 +41,12 @@ def password_hash(name: str) -> str:
 
 def write_config(folder: Path, **serve: Any) -> Path:
     """A configuration in ``folder``: the sample mapping, state in ``folder/state``, every
-    account of ``ACCOUNTS``; ``serve`` and ``policies=`` override settings."""
+    account of ``ACCOUNTS``; ``serve``, ``policies=`` and ``tenant=`` override settings."""
     policies = serve.pop("policies", {})
+    tenant = serve.pop("tenant", "sandbox")
     data = {
         "version": 1,
-        "tenant": "sandbox",
+        "tenant": tenant,
         "mapping": str(MAPPING),
         "paths": {"state": str(folder / "state")},
         "policies": policies,
@@ -57,13 +60,22 @@ def write_config(folder: Path, **serve: Any) -> Path:
     return path
 
 
-def make_client(folder: Path, *, base_url: str = "http://testserver",
-                **serve: Any) -> httpx.Client:
-    """A client of an app configured by ``write_config``, served in-process (the
-    sandbox's synchronous ASGI transport); redirects are not followed."""
-    app = create_app(load_config(write_config(folder, **serve)))
+def make_app(folder: Path, *, limits: Limits | None = None, **serve: Any) -> Starlette:
+    """The upload page configured by ``write_config`` (and ``limits``)."""
+    return create_app(load_config(write_config(folder, **serve)), limits=limits)
+
+
+def client_of(app: Starlette, *, base_url: str = "http://testserver") -> httpx.Client:
+    """A client of ``app`` served in-process (the sandbox's synchronous ASGI transport);
+    redirects are not followed."""
     return httpx.Client(transport=SyncASGITransport(app), base_url=base_url,
                         follow_redirects=False)
+
+
+def make_client(folder: Path, *, base_url: str = "http://testserver",
+                **serve: Any) -> httpx.Client:
+    """A client of an app configured by ``write_config``, served in-process."""
+    return client_of(make_app(folder, **serve), base_url=base_url)
 
 
 def csrf_of(html: str) -> str:
