@@ -85,7 +85,8 @@ def run_job(
             elif source.api is not None:
                 from connector.readers.apis.presets import open_api_source
 
-                code = job.one(open_api_source(source.api.preset, source.api.settings))
+                code = job.one(open_api_source(source.api.preset, source.api.settings,
+                                                secrets=config.secret_resolver()))
             else:
                 assert source.file is not None
                 code = job.one(source.file)
