@@ -15,12 +15,13 @@ A command that set JSON lines up also reports its fatal error as one JSON event
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import sys
 import unicodedata
 from typing import IO, Any, Literal
+
+from connector.core import clock
 
 LOGGER = logging.getLogger("hr_connector")
 Format = Literal["text", "json"]
@@ -60,7 +61,9 @@ def _quote(value: Any) -> str:
 
 
 def _stamp(record: logging.LogRecord) -> str:
-    return dt.datetime.fromtimestamp(record.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The connector's clock, as for run ids and reports (HRC_NOW moves it); a record is
+    # formatted as it is logged.
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _LineFormatter(logging.Formatter):
