@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 #: A file still incomplete after this long unchanged is rejected: its writer has died.
 GIVE_UP_SECONDS = 24 * 3600
-_CHUNK = 1 << 20
 
 
 class DropFolder(Confined):
