@@ -3,6 +3,7 @@ duplicates and the ledger. A fake clock and sleep keep every test instant."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -15,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.config import FolderSource
-from connector.errors import ConfigError, SourceError
-from connector.run.dropfolder import Candidate, DropFolder, name_problem
+from connector.errors import ConfigError
+from connector.run.dropfolder import Candidate, DropFolder, Taken, name_problem
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX file system features")
 
@@ -67,15 +68,28 @@ def names(candidates: list[Candidate]) -> list[str]:
     return [c.name for c in candidates]
 
 
+def take(dropper: DropFolder, candidate: Candidate) -> Taken:
+    taken = dropper.take(candidate)
+    assert isinstance(taken, Taken), taken
+    return taken
+
+
+def take_first(dropper: DropFolder) -> Taken:
+    return take(dropper, dropper.pending()[0])
+
+
 def test_files_are_offered_in_arrival_order(folder: Path, clock: Clock) -> None:
-    put(folder, "c.csv", "3", mtime=clock.now - 300)
-    put(folder, "a.csv", "1", mtime=clock.now - 100)
-    put(folder, "b.csv", "2", mtime=clock.now - 100)  # same time as a.csv: by name
+    put(folder, "c.csv", "3\n", mtime=clock.now - 300)
+    put(folder, "a.csv", "1\n", mtime=clock.now - 100)
+    put(folder, "b.csv", "2\n", mtime=clock.now - 100)  # same time as a.csv: by name
     clock.now += 60  # past stable_seconds for every file, change time included
-    found = drop(folder, clock).pending()
+    dropper = drop(folder, clock)
+    found = dropper.pending()
     assert names(found) == ["c.csv", "a.csv", "b.csv"]
-    assert found[0].size == 1 and len(found[0].sha256) == 64
-    assert found[0].duplicate_of is None and found[0].previously_rejected is None
+    taken = take(dropper, found[0])
+    assert taken.size == 2 and taken.sha256 == hashlib.sha256(b"3\n").hexdigest()
+    assert taken.same_as is None and taken.previously_rejected is None
+    assert taken.path.read_bytes() == b"3\n" and taken.path.parent.name == "work"
 
 
 def test_a_growing_file_waits_until_it_is_stable(folder: Path, clock: Clock) -> None:
@@ -119,7 +133,7 @@ def test_ready_marker_mode(folder: Path, clock: Clock) -> None:
     (folder / "staff.csv.ready").touch()
     found = dropper.pending()
     assert names(found) == ["staff.csv"]
-    dropper.finish(found[0], ok=True, run_id="r1")
+    dropper.finish(take(dropper, found[0]), ok=True, run_id="r1")
     assert not (folder / "staff.csv.ready").exists()
 
 
@@ -165,7 +179,7 @@ def test_symlinks_are_skipped_and_nothing_outside_is_touched(tmp_path: Path, fol
                                                             clock: Clock) -> None:
     outside = tmp_path / "outside.csv"
     outside.write_text("secret", encoding="utf-8")
-    real = put(folder, "real.csv", "real")
+    real = put(folder, "real.csv", "real\n")
     (folder / "evil.csv").symlink_to(outside)
     (folder / "alias.csv").symlink_to(real)
     (folder / "dirlink").symlink_to(tmp_path)
@@ -176,7 +190,7 @@ def test_symlinks_are_skipped_and_nothing_outside_is_touched(tmp_path: Path, fol
     reasons = dict(dropper.skipped())
     assert {n for n, r in reasons.items() if r.startswith("a link")} == {
         "evil.csv", "alias.csv", "dirlink"}
-    dropper.finish(found[0], ok=True, run_id="r1", reports={"json": "{}"})
+    dropper.finish(take(dropper, found[0]), ok=True, run_id="r1", reports={"json": "{}"})
     assert outside.read_text(encoding="utf-8") == "secret"
     assert outside.stat().st_mtime_ns == before.st_mtime_ns
     assert (folder / "evil.csv").is_symlink() and (folder / "alias.csv").is_symlink()
@@ -200,7 +214,7 @@ def test_hard_links_fifos_and_a_linked_processed_folder_are_refused(
     assert reasons["hard.csv"].startswith("has other hard links")
     assert reasons["pipe.csv"] == "not a regular file"
     with pytest.raises(ConfigError, match="not a file or a link"):
-        dropper.finish(found[0], ok=True, run_id="r1")
+        dropper.finish(take(dropper, found[0]), ok=True, run_id="r1")
     assert list(elsewhere.iterdir()) == [] and (folder / "staff.csv").exists()
     # the ledger entry is only written once the destination is known to be safe
     assert not (folder / ".hr-connector" / "ledger.json").exists()
@@ -214,7 +228,7 @@ def test_a_folder_given_as_a_link_is_worked_in_where_it_points(
     put(folder, "staff.csv")
     dropper = drop(link, clock, stable_seconds=0)
     assert dropper.folder == folder
-    moved = dropper.finish(dropper.pending()[0], ok=True, run_id="r1")
+    moved = dropper.finish(take_first(dropper), ok=True, run_id="r1")
     assert moved.parent == folder / "processed"
 
 
@@ -226,17 +240,17 @@ def test_missing_folder_is_a_config_error(tmp_path: Path, clock: Clock) -> None:
 def test_finish_moves_with_a_timestamped_name_and_never_overwrites(
         folder: Path, clock: Clock) -> None:
     clock.now = 1795667712.0  # 2026-11-26T04:35:12Z
-    put(folder, "staff.csv", "new", mtime=clock.now - 60)
+    put(folder, "staff.csv", "new\n", mtime=clock.now - 60)
     (folder / "processed").mkdir()
     taken = folder / "processed" / "20261126T043512Z-staff.csv"
     taken.write_text("old", encoding="utf-8")
     dropper = drop(folder, clock, stable_seconds=0)
-    moved = dropper.finish(dropper.pending()[0], ok=True, run_id="r1")
+    moved = dropper.finish(take_first(dropper), ok=True, run_id="r1")
     assert moved.name == "20261126T043512Z-2-staff.csv"
     assert taken.read_text(encoding="utf-8") == "old"
-    assert moved.read_text(encoding="utf-8") == "new" and not (folder / "staff.csv").exists()
-    put(folder, "staff.csv", "newer", mtime=clock.now - 60)
-    again = dropper.finish(dropper.pending()[0], ok=True, run_id="r2")
+    assert moved.read_text(encoding="utf-8") == "new\n" and not (folder / "staff.csv").exists()
+    put(folder, "staff.csv", "newer\n", mtime=clock.now - 60)
+    again = dropper.finish(take_first(dropper), ok=True, run_id="r2")
     assert again.name == "20261126T043512Z-3-staff.csv"
 
 
@@ -244,7 +258,7 @@ def test_a_long_name_is_cut_to_fit_keeping_its_extension(folder: Path, clock: Cl
     name = "\u00fc" * 120 + ".csv"  # 244 bytes: a valid name, too long with a time stamp
     put(folder, name)
     dropper = drop(folder, clock, stable_seconds=0)
-    moved = dropper.finish(dropper.pending()[0], ok=False, run_id="r1", reports={"html": "x"})
+    moved = dropper.finish(take_first(dropper), ok=False, run_id="r1", reports={"html": "x"})
     assert len(moved.name.encode()) <= 200 and moved.name.endswith("\u00fc.csv")
     assert (moved.parent / f"{moved.name}.report.html").exists()
     assert dropper.ledger()[0].name == name
@@ -254,81 +268,108 @@ def test_reports_are_written_beside_the_moved_file(tmp_path: Path, folder: Path,
                                                    clock: Clock) -> None:
     put(folder, "staff.csv")
     dropper = drop(folder, clock, stable_seconds=0)
-    moved = dropper.finish(dropper.pending()[0], ok=True, run_id="r1", reports={
+    moved = dropper.finish(take_first(dropper), ok=True, run_id="r1", reports={
         "json": '{"ok": true}', "html": b"<p>ok</p>", "../../evil": "x", "/etc/passwd": "y"})
     beside = sorted(p.name for p in moved.parent.iterdir())
     assert beside == sorted([moved.name, f"{moved.name}.report.json",
                              f"{moved.name}.report.html", f"{moved.name}.report.evil",
-                             f"{moved.name}.report.etc_passwd"])
+                             f"{moved.name}.report.etc_passwd",
+                             f"{moved.name}.report.file.json"])
     assert (moved.parent / f"{moved.name}.report.html").read_bytes() == b"<p>ok</p>"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["drop"]
 
 
-def test_same_content_is_a_duplicate_and_not_applied_again(folder: Path, clock: Clock) -> None:
-    put(folder, "monday.csv", "same bytes")
+def test_same_content_as_the_last_applied_is_taken_and_says_so(folder: Path,
+                                                                clock: Clock) -> None:
+    put(folder, "monday.csv", "id\n1\n", mtime=clock.now - 60)
     dropper = drop(folder, clock, stable_seconds=0)
-    first = dropper.pending()[0]
-    dropper.finish(first, ok=True, run_id="r1")
-    put(folder, "monday (copy).csv", "same bytes")
-    again = dropper.pending()[0]
-    assert again.duplicate_of is not None
-    assert (again.duplicate_of.name, again.duplicate_of.run_id) == ("monday.csv", "r1")
+    dropper.finish(take_first(dropper), ok=True, run_id="r1")
+    put(folder, "monday (copy).csv", "id\n1\n")
+    again = take_first(dropper)
+    assert again.same_as is not None
+    assert again.same_as.describe() == "monday.csv (r1)"
     moved = dropper.finish(again, ok=True, run_id="r2")
     assert moved.parent.name == "processed"
-    note = json.loads((moved.parent / f"{moved.name}.report.json").read_text(encoding="utf-8"))
-    assert note["outcome"] == "duplicate" and note["duplicate_of"]["run_id"] == "r1"
-    assert [e.outcome for e in dropper.ledger()] == ["applied", "duplicate"]
+    note = json.loads((moved.parent / f"{moved.name}.report.file.json").read_text("utf-8"))
+    assert note["outcome"] == "applied" and note["run_id"] == "r2"
+    assert note["message"] == "same content as monday.csv (r1), the last file applied"
+    assert note["same_content_as"]["run_id"] == "r1"
+    assert note["sha256"] == hashlib.sha256(b"id\n1\n").hexdigest()
+    assert [e.outcome for e in dropper.ledger()] == ["applied", "applied"]
 
 
-def test_same_content_twice_in_one_look_offers_the_first_only(folder: Path,
-                                                             clock: Clock) -> None:
-    put(folder, "a.csv", "same", mtime=clock.now - 60)
-    put(folder, "b.csv", "same", mtime=clock.now - 30)
+def test_an_earlier_export_dropped_again_is_not_the_same_as_the_last(folder: Path,
+                                                                    clock: Clock) -> None:
+    dropper = drop(folder, clock, stable_seconds=0)
+    for name, content in (("monday.csv", "id\n1\n"), ("tuesday.csv", "id\n2\n")):
+        put(folder, name, content)
+        dropper.finish(take_first(dropper), ok=True, run_id=name)
+    put(folder, "monday again.csv", "id\n1\n")
+    again = take_first(dropper)
+    assert again.same_as is None  # applied before, but not last: it changes things back
+
+
+def test_several_files_with_the_same_content_are_all_offered(folder: Path,
+                                                            clock: Clock) -> None:
+    put(folder, "a.csv", "same\n", mtime=clock.now - 60)
+    put(folder, "b.csv", "same\n", mtime=clock.now - 30)
     dropper = drop(folder, clock, stable_seconds=0)
     found = dropper.pending()
-    assert names(found) == ["a.csv"]
-    assert dict(dropper.skipped())["b.csv"] == "same content as a.csv, which goes first"
-    dropper.finish(found[0], ok=True, run_id="r1")
-    later = dropper.pending()
-    assert names(later) == ["b.csv"] and later[0].duplicate_of is not None
+    assert names(found) == ["a.csv", "b.csv"]
+    dropper.finish(take(dropper, found[0]), ok=True, run_id="r1")
+    second = take(dropper, found[1])
+    assert second.same_as is not None and second.same_as.name == "a.csv"
 
 
 def test_a_rejected_file_goes_to_rejected_with_its_report(folder: Path, clock: Clock) -> None:
-    put(folder, "bad.csv", "no header")
+    put(folder, "bad.csv", "no header\n")
     dropper = drop(folder, clock, stable_seconds=0)
-    moved = dropper.finish(dropper.pending()[0], ok=False, run_id="r1",
+    moved = dropper.finish(take_first(dropper), ok=False, run_id="r1",
                            reports={"json": '{"error": "no header"}'})
     assert moved.parent == folder / "rejected"
     assert (moved.parent / f"{moved.name}.report.json").exists()
     assert dropper.ledger()[0].outcome == "rejected"
     assert dropper.ledger()[0].moved_to == f"rejected/{moved.name}"
-    # the same content again is recognised, but not refused: the mapping may have been fixed
-    put(folder, "bad again.csv", "no header")
-    again = dropper.pending()[0]
-    assert again.duplicate_of is None
+    # the same content again is taken again (the mapping may have been fixed) and says so
+    put(folder, "bad again.csv", "no header\n")
+    again = take_first(dropper)
+    assert again.same_as is None
     assert again.previously_rejected is not None and again.previously_rejected.run_id == "r1"
 
 
-def test_finish_refuses_a_file_changed_since_it_was_read(folder: Path, clock: Clock) -> None:
-    path = put(folder, "staff.csv", "v1", mtime=clock.now - 60)
+def test_a_file_changed_before_it_is_taken_waits(folder: Path, clock: Clock) -> None:
+    path = put(folder, "staff.csv", "v1\n", mtime=clock.now - 60)
     dropper = drop(folder, clock, stable_seconds=0)
     candidate = dropper.pending()[0]
-    path.write_text("version 2", encoding="utf-8")
-    with pytest.raises(SourceError, match="changed after it was read"):
-        dropper.finish(candidate, ok=True, run_id="r1")
-    assert path.read_text(encoding="utf-8") == "version 2"
-    assert dropper.ledger() == []
+    path.write_text("version 2\n", encoding="utf-8")
+    assert dropper.take(candidate) == ("changed since it was found; it is looked at again "
+                                       "next time")
+    assert list((folder / ".hr-connector" / "work").iterdir()) == []
+
+
+def test_what_is_kept_is_what_was_read_even_if_the_writer_goes_on(folder: Path,
+                                                                  clock: Clock) -> None:
+    path = put(folder, "staff.csv", "id,name\n1,Ann\n", mtime=clock.now - 60)
+    dropper = drop(folder, clock, stable_seconds=0)
+    taken = take_first(dropper)
+    with path.open("a", encoding="utf-8") as handle:  # the writer was not done after all
+        handle.write("2,Bob\n")
+    kept = dropper.finish(taken, ok=True, run_id="r1")
+    assert kept.read_bytes() == b"id,name\n1,Ann\n"
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == taken.sha256
+    assert path.read_text(encoding="utf-8") == "id,name\n1,Ann\n2,Bob\n"  # for next time
+    note = json.loads((kept.parent / f"{kept.name}.report.file.json").read_text("utf-8"))
+    assert note["dropped_file_removed"] is False
 
 
 def test_the_ledger_survives_a_new_instance(folder: Path, clock: Clock) -> None:
-    put(folder, "staff.csv", "content")
+    put(folder, "staff.csv", "content\n")
     dropper = drop(folder, clock, stable_seconds=0)
-    dropper.finish(dropper.pending()[0], ok=True, run_id="r1")
-    put(folder, "staff.csv", "content")
+    dropper.finish(take_first(dropper), ok=True, run_id="r1")
+    put(folder, "staff.csv", "content\n")
     fresh = drop(folder, clock, stable_seconds=0)
     assert fresh.ledger() == dropper.ledger()
-    found = fresh.pending()
-    assert found[0].duplicate_of == dropper.ledger()[0]
+    assert take_first(fresh).same_as == dropper.ledger()[0]
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"version": 1, "entries": [{"sha256": 1}]}',
@@ -379,7 +420,8 @@ def test_no_name_ever_reaches_outside_the_folder(file_names: list[str], report_k
                     (sys.platform == "win32" and name_problem(name)):
                 continue
             try:
-                (folder / name).write_bytes(b"x" + name.encode("utf-8", "surrogatepass"))
+                (folder / name).write_bytes(b"x" + name.encode("utf-8", "surrogatepass")
+                                            + b"\n")
                 if markers:
                     (folder / f"{name}.ready").touch()
             except (OSError, ValueError):
@@ -389,7 +431,11 @@ def test_no_name_ever_reaches_outside_the_folder(file_names: list[str], report_k
         dropper = DropFolder(folder, stable_seconds=0, clock=clock, sleep=clock.sleep,
                              require_ready_marker=markers)
         for candidate in dropper.pending():
-            moved = dropper.finish(candidate, ok=ok, run_id="r/../1",
+            taken = dropper.take(candidate)
+            if isinstance(taken, str):
+                assert "looked at again next time" in taken  # a name with a line break
+                continue
+            moved = dropper.finish(taken, ok=ok, run_id="r/../1",
                                    reports={key: "r" for key in report_keys})
             assert moved.parent.parent == folder
         assert _outside(root, folder) == before

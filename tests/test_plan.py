@@ -205,3 +205,24 @@ def test_a_managed_set_from_the_mapping_keeps_everyone_else_untouched() -> None:
     assert actions(plan) == [("update", "1"), ("skipped", "2")]
     assert "outside the mapping's managed set" in (plan.changes[1].reason or "")
     assert plan.managed == 1
+
+
+def test_a_manager_without_a_user_is_named_for_what_it_is() -> None:
+    out_of_scope = desired(3, "20", status="skipped")
+    out_of_scope.reason = "out of scope — employees only: WorkerType EQUALS 'Employee' is false"
+    records = [desired(2, "1", manager="20"), out_of_scope,
+               desired(4, "2", manager="21"), desired(5, "21", leaver=True),
+               desired(6, "3", manager="22"),
+               desired(7, "22", employeeHireDate="2027-06-01T00:00:00Z"),
+               desired(8, "4", manager="99")]
+    plan = plan_for(records, [])
+    reasons = {w.key: w.reason for w in plan.warnings}
+    assert reasons["1"] == ("manager key '20' names a record that is out of scope (employees "
+                            "only: WorkerType EQUALS 'Employee' is false), with no user; the "
+                            "manager is not set")
+    assert reasons["2"] == ("manager key '21' names a leaver (row 5), who has no user; the "
+                            "manager is not set")
+    assert reasons["3"].startswith("manager key '22' names row 7, which has no user yet "
+                                   "(pre-hire starting 2027-06-01")
+    assert reasons["4"] == "manager key '99' matches no record and no user; the manager is " \
+                           "not set"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.run.history import prune_history
 from connector.run.lock import EXIT_LOCKED, AlreadyRunning, RunLock
+from connector.run.retention import prune_reports, prune_runs, prune_uploads
 from tests.helpers import ROOT, SAMPLE_CSV
 
 
@@ -92,64 +92,156 @@ def test_secrets_are_references_never_inline(tmp_path: Path) -> None:
     assert "hunter2" not in done.stderr
 
 
-def test_history_older_than_retention_is_pruned(tmp_path: Path) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    old, new = runs / "old.json", runs / "new.json"
-    old.write_text("{}")
-    new.write_text("{}")
+def _aged(path: Path, now: dt.datetime, days: int) -> Path:
+    if not path.exists():
+        path.write_text("{}", encoding="utf-8")
+    stamp = (now - dt.timedelta(days=days)).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_retention_deletes_only_the_connectors_own_files_by_name(tmp_path: Path) -> None:
     now = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
-    stamp = (now - dt.timedelta(days=100)).timestamp()
-    os.utime(old, (stamp, stamp))
-    os.utime(new, (now.timestamp(), now.timestamp()))
-    assert prune_history([runs, tmp_path / "absent"], days=90, now=now) == 1
-    assert sorted(p.name for p in runs.iterdir()) == ["new.json"]
+    runs, reports, uploads = tmp_path / "runs", tmp_path / "reports", tmp_path / "uploads"
+    for folder in (runs, reports, uploads):
+        folder.mkdir()
+    old_id, new_id = "20260801T020000Z-3f9a1c", "20261120T020000Z-0a0b0c"
+    for suffix in (".json", ".jsonl"):
+        _aged(runs / f"{old_id}{suffix}", now, 100)
+        _aged(runs / f"{new_id}{suffix}", now, 100)  # an old file time, a recent name
+    for suffix in (".json", ".csv", ".md", ".xlsx"):
+        _aged(reports / f"{old_id}{suffix}", now, 100)
+    budget = _aged(reports / "budget-2026.xlsx", now, 400)  # not the connector's
+    notes = _aged(runs / "notes.json", now, 400)
+    copied = _aged(reports / f"{old_id}.html", now, 0)  # an old name copied back today
+    assert prune_runs(runs, days=90, now=now) == 2
+    assert sorted(p.name for p in runs.iterdir()) == sorted(
+        [f"{new_id}.json", f"{new_id}.jsonl", "notes.json"])
+    assert prune_reports(reports, days=90, now=now) == 4
+    assert budget.exists() and copied.exists() and notes.exists()
+    old_upload = uploads / "20260801T020000Z-0123456789ab"
+    applying = uploads / "20260802T020000Z-ba9876543210"
+    for folder, status in ((old_upload, "applied"), (applying, "approved")):
+        folder.mkdir()
+        (folder / "upload.json").write_text(json.dumps({"status": status}), encoding="utf-8")
+        (folder / "source.csv").write_text("id\n", encoding="utf-8")
+        _aged(folder, now, 100)
+    assert prune_uploads(uploads, days=30, now=now) == 1
+    assert not old_upload.exists() and applying.exists()
 
 
-def test_drop_folder_processes_each_file_once_in_arrival_order(tmp_path: Path) -> None:
-    drop = tmp_path / "drop"
-    drop.mkdir()
+def test_the_upload_ids_retention_knows_are_the_upload_pages() -> None:
+    from connector.run.retention import UPLOAD_ID
+    from connector.web.store import UPLOAD_ID as PAGE_ID
+    from connector.web.store import UploadStore
+
+    upload_id = UploadStore(Path("unused")).new_id()
+    assert UPLOAD_ID.fullmatch(upload_id) and PAGE_ID.fullmatch(upload_id)
+    assert PAGE_ID.pattern == UPLOAD_ID.pattern.replace("(", "").replace(")", "")
+
+
+def _drop_config(tmp_path: Path, extra: str = "") -> Path:
     config = tmp_path / "hr-connector.yaml"
     config.write_text(f"""
 tenant: sandbox
 source:
-  folder: {{path: drop, stable_seconds: 0}}
+  folder: {{path: drop, stable_seconds: 1}}
 mapping: {ROOT / "mappings" / "default.yaml"}
 paths: {{state: state, reports: reports}}
+{extra}
 """, encoding="utf-8")
+    return config
+
+
+def _drop(drop: Path, name: str, text: str, stamp: float) -> None:
+    (drop / name).write_text(text, encoding="utf-8")
+    os.utime(drop / name, (stamp, stamp))
+
+
+def test_drop_folder_applies_every_file_in_arrival_order_and_a_re_export_undoes(
+        tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    config = _drop_config(tmp_path)
     sample = SAMPLE_CSV.read_text(encoding="utf-8")
-    files = {
-        "monday.csv": sample,
-        "tuesday.csv": sample.replace(",Recruiter,", ",Senior Recruiter,", 1),
-        "wednesday.csv": "%PDF-1.7 not an export",
-    }
+    row = next(line for line in sample.splitlines() if line.endswith(",,Active,Employee")
+               and ",2019-" in line)
+    terminated = sample.replace(row, row.replace(",,Active,", ",2026-11-20,Terminated,"))
+    files = {"monday.csv": sample, "tuesday.csv": terminated,
+             "wednesday.csv": "%PDF-1.7 not an export"}
     for offset, (name, text) in enumerate(files.items()):
-        (drop / name).write_text(text, encoding="utf-8")
-        stamp = 1_700_000_000 + offset * 60
-        os.utime(drop / name, (stamp, stamp))
+        _drop(drop, name, text, 1_700_000_000 + offset * 60)
     (drop / "thursday.csv.part").write_text(sample, encoding="utf-8")  # still uploading
     done = run(config)
     assert done.returncode == 1, done.stderr  # a rejected file is worth a look
     processed = sorted(p.name for p in (drop / "processed").iterdir())
     rejected = sorted(p.name for p in (drop / "rejected").iterdir())
-    assert [n for n in processed if n.endswith(".csv")][0].endswith("-monday.csv")
-    assert sum(n.endswith(".csv") for n in processed) == 2
-    assert sum(".report." in n for n in processed) >= 2
+    kept = [n for n in processed if n.endswith(".csv")]
+    assert len(kept) == 2 and kept[0].endswith("-monday.csv")
+    assert (drop / "processed" / kept[0]).read_text(encoding="utf-8") == sample  # as applied
+    assert sum(".report." in n for n in processed) >= 4
     assert [n for n in rejected if n.endswith("wednesday.csv")]
-    assert any(".report." in n for n in rejected)
     assert (drop / "thursday.csv.part").exists()
     order = [line for line in done.stderr.splitlines() if "file picked up" in line]
     assert ["monday" in order[0], "tuesday" in order[1]] == [True, True]
     tuesday = next(line for line in done.stderr.splitlines()
                    if " run finished " in line and "tuesday" in line)
-    assert "update=1" in tuesday
+    assert "disable=1" in tuesday
 
-    (drop / "again.csv").write_text(files["monday.csv"], encoding="utf-8")
+    # HR undoes the termination by dropping Monday's export again: it is applied.
+    _drop(drop, "monday again.csv", sample, 1_700_001_000)
     again = run(config)
     assert again.returncode == 0, again.stderr
-    assert "file is a duplicate file=again.csv" in again.stderr
-    assert " run finished " not in again.stderr  # nothing applied
-    assert any(n.endswith("-again.csv") for n in os.listdir(drop / "processed"))
+    finished = next(line for line in again.stderr.splitlines() if " run finished " in line)
+    assert "enable=1" in finished and "disable" not in finished
+    assert "same content as" not in again.stderr  # Tuesday's was the last one applied
+    # The same export once more: said to be the same as the last, planned, nothing to write.
+    _drop(drop, "monday third.csv", sample, 1_700_002_000)
+    third = run(config, "--log-format", "json")
+    assert third.returncode == 0, third.stderr
+    events = [json.loads(line) for line in third.stderr.splitlines()]
+    same = next(e for e in events if e["event"].startswith("file has the same content"))
+    assert same["same_as"].startswith("monday again.csv (")
+    finished_event = next(e for e in events if e["event"] == "run finished")
+    assert finished_event["unchanged"] > 300 and "enable" not in finished_event
+    assert not [n for n in os.listdir(drop) if n.endswith(".csv")]
+
+
+def test_a_half_written_drop_file_waits_until_it_is_complete(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    config = _drop_config(tmp_path)
+    sample = SAMPLE_CSV.read_text(encoding="utf-8")
+    half = sample[: len(sample) // 2]
+    _drop(drop, "staff.csv", half, 1_700_000_000)
+    done = run(config)
+    assert done.returncode == 0, done.stderr
+    assert "file not ready file=staff.csv" in done.stderr and "cut short" in done.stderr
+    assert " run finished " not in done.stderr and not os.listdir(drop / "processed")
+    with (drop / "staff.csv").open("a", encoding="utf-8") as handle:
+        handle.write(sample[len(half):])
+    done = run(config)
+    assert done.returncode == 0, done.stderr
+    assert "create=337" in done.stderr
+
+
+def test_retention_prunes_kept_hr_files_and_leaves_others(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    (drop / "processed").mkdir(parents=True)
+    (tmp_path / "reports").mkdir()
+    config = _drop_config(tmp_path, "retention: {runs_days: 90, hr_files_days: 30}")
+    old = drop / "processed" / "20260901T020000Z-staff.csv"
+    old.write_text("id\n", encoding="utf-8")
+    report = drop / "processed" / "20260901T020000Z-staff.csv.report.html"
+    report.write_text("<p>", encoding="utf-8")
+    budget = tmp_path / "reports" / "budget-2026.xlsx"
+    budget.write_bytes(b"numbers")
+    for path in (old, report, budget):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    done = run(config)
+    assert done.returncode == 0, done.stderr
+    assert not old.exists() and not report.exists() and budget.exists()
+    assert "history pruned hr_files=2" in done.stderr
 
 
 def test_runs_list_newest_first_even_within_one_second(tmp_path: Path) -> None:

@@ -8,13 +8,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
 from rich.progress import TaskID
 
 from connector.errors import EXIT_INTERNAL, ConfigError, ConnectorError
+from connector.run.logs import fatal, forget_format
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -29,31 +30,37 @@ def console(*, stderr: bool = False) -> Console:
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn connector errors into a message and an exit code; never show a traceback."""
+    """Turn connector errors into a message and an exit code; never show a traceback.
+    When the command set up JSON log lines (``run --log-format json``) the message is a
+    JSON event on stderr too (``run.logs.fatal``)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        forget_format()  # errors are plain text until this command sets logging up
         try:
             return func(*args, **kwargs)
         except ConnectorError as exc:
-            click.echo(f"error: {exc.detailed()}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(f"error: {exc.detailed()}", exc.detailed(), exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+            _fail("interrupted", "interrupted", 130, event="interrupted")
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug: say so plainly, keep the traceback for HRC_DEBUG
             if os.environ.get("HRC_DEBUG"):
                 raise
-            click.echo(
-                f"internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in hr-connector; run again with HRC_DEBUG=1 to see where.",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
+            what = f"{type(exc).__name__}: {exc}"
+            _fail(f"internal error: {what}\n"
+                  "This is a bug in hr-connector; run again with HRC_DEBUG=1 to see where.",
+                  f"{what} (a bug in hr-connector; HRC_DEBUG=1 shows where)", EXIT_INTERNAL,
+                  event="internal error")
 
     return wrapper
+
+
+def _fail(text: str, message: str, code: int, *, event: str = "run failed") -> NoReturn:
+    if not fatal(message, exit_code=code, event=event):
+        click.echo(text, err=True)
+    sys.exit(code)
 
 
 def parse_pairs(pairs: Sequence[str], option: str) -> list[tuple[str, str]]:

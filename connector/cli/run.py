@@ -31,9 +31,9 @@ def run_command(config_file: str, dry_run: bool | None,
     Without a terminal (cron, systemd) it prints only log lines: no colour, no progress,
     no prompt. Exit codes as for sync, plus 4 when another run holds the lock.
     """
+    setup_logging(log_format or "text")  # first: a bad configuration is logged as JSON too
     config = load_config(config_file)
     interactive = sys.stderr.isatty() and log_format is None
-    setup_logging(log_format or "text")
 
     def show(result: SyncResult) -> None:
         if interactive:

@@ -10,28 +10,48 @@ import click
 from rich.table import Table
 
 from connector.cli.common import console, handle_errors, state_option
+from connector.config import load_config
 from connector.run.history import list_runs, load_run
 from connector.run.history import state_dir as resolve_state
+
+config_option = click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="The runs of this configuration file (its paths.state).")
+
+
+def runs_folder(state_dir: Path | None, config_file: Path | None) -> Path:
+    """The runs folder of ``--config FILE`` (its ``paths.state``, else the default state
+    folder, as ``run`` uses) or of ``--state-dir``; not both."""
+    if config_file is not None:
+        if state_dir is not None:
+            raise click.UsageError("give --config or --state-dir, not both")
+        return resolve_state(load_config(config_file).paths.state) / "runs"
+    return resolve_state(state_dir) / "runs"
 
 
 @click.group("runs", invoke_without_command=True)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @state_option
+@config_option
 @click.pass_context
 @handle_errors
-def runs_group(ctx: click.Context, limit: int, state_dir: Path | None) -> None:
+def runs_group(ctx: click.Context, limit: int, state_dir: Path | None,
+               config_file: Path | None) -> None:
     """List recent runs with their summaries (``runs show ID`` for one).
 
     A run that never finished (killed, crashed) is listed as interrupted, with the writes
     its provisioning log says it completed; one still going is listed as running.
     """
     if ctx.invoked_subcommand is not None:
+        if config_file is not None or state_dir is not None:
+            ctx.obj = (state_dir, config_file)  # `runs --config FILE show ID`
         return
-    table = Table(title=f"runs in {resolve_state(state_dir) / 'runs'}", title_justify="left")
+    folder = runs_folder(state_dir, config_file)
+    table = Table(title=f"runs in {folder}", title_justify="left")
     for name in ("Run", "Started", "Kind", "Status", "Create", "Update", "Disable", "Enable",
                  "Manager", "Error", "Held", "Source"):
         table.add_column(name, no_wrap=name not in ("Source",))
-    for report in islice(list_runs(resolve_state(state_dir) / "runs"), limit):
+    for report in islice(list_runs(folder), limit):
         summary = report.get("summary", {})
         table.add_row(str(report.get("run_id")), str(report.get("started")),
                       "dry run" if report.get("dry_run") else "applied",
@@ -48,10 +68,15 @@ def runs_group(ctx: click.Context, limit: int, state_dir: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @state_option
+@config_option
+@click.pass_context
 @handle_errors
-def runs_show(run_id: str, fmt: str, state_dir: Path | None) -> None:
+def runs_show(ctx: click.Context, run_id: str, fmt: str, state_dir: Path | None,
+              config_file: Path | None) -> None:
     """Print one run: its summary and the provisioning log, one line per operation."""
-    report, lines = load_run(resolve_state(state_dir) / "runs", run_id)
+    if ctx.obj and state_dir is None and config_file is None:
+        state_dir, config_file = ctx.obj
+    report, lines = load_run(runs_folder(state_dir, config_file), run_id)
     if fmt == "json":
         click.echo(json.dumps({"report": report, "log": lines}, indent=2, ensure_ascii=False))
         return

@@ -2,30 +2,56 @@
 upload page (a commented example is in the README).
 
 Secrets are never written in it: a secret is a reference, ``{env: NAME}`` or
-``{file: PATH}``, resolved when it is needed, and never shown in a message. Relative
-paths are relative to the configuration file's folder, so a config and its mapping can
-travel together.
+``{file: PATH}``, resolved when it is needed, and never shown in a message.
+
+Relative paths are relative to the configuration file's folder, so a config and its
+mapping can travel together. Only the fields declared as paths (typed :data:`ConfigPath`)
+are resolved, never a value because of its key's name: an HR API's ``paging: {path:
+links.next}`` stays the JSON path it is. Secret references inside an HR API's
+``settings`` are resolved against the same folder when they are read
+(:meth:`Config.secret_resolver`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from connector.errors import ConfigError
+from connector.mapping.yaml_errors import yaml_problem
+
+#: The validation context key naming the folder relative paths are relative to.
+BASE = "base"
+
+
+def _from_base(value: Path, info: ValidationInfo) -> Path:
+    """A declared path: ``~`` expanded, and a relative one joined to the folder the
+    validation context names (the configuration file's; none: left relative)."""
+    value = value.expanduser()
+    base = (info.context or {}).get(BASE) if isinstance(info.context, Mapping) else None
+    if value.is_absolute() or not isinstance(base, Path) or not str(value):
+        return value
+    return base / value
+
+
+#: A file or folder named in the configuration: relative to the configuration's folder.
+ConfigPath = Annotated[Path, AfterValidator(_from_base)]
 
 
 class _Strict(BaseModel):
@@ -36,7 +62,7 @@ class SecretRef(_Strict):
     """Where a secret is: an environment variable or a file (first line, trimmed)."""
 
     env: str | None = None
-    file: Path | None = None
+    file: ConfigPath | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:
@@ -63,6 +89,22 @@ class SecretRef(_Strict):
         return text
 
 
+def resolve_setting(value: Any, *, base: Path | None = None) -> str:
+    """A secret setting's value: ``{env: NAME}`` or ``{file: PATH}`` (a relative PATH
+    joined to ``base``); plain text is refused, because configuration files get shared.
+    ``ConfigError`` names what is wrong, never the value."""
+    if isinstance(value, str):
+        raise ConfigError("must not be written in the settings: use {env: NAME} or "
+                          "{file: PATH}")
+    if isinstance(value, Mapping):
+        try:
+            ref = SecretRef.model_validate(dict(value), context={BASE: base})
+        except ValueError:
+            raise ConfigError("must be {env: NAME} or {file: PATH}, exactly one") from None
+        return ref.resolve()
+    raise ConfigError("must be {env: NAME} or {file: PATH}")
+
+
 def _no_inline_secret(value: Any, what: str) -> Any:
     if isinstance(value, str):
         raise ValueError(f"{what} must not be written in the file: use {{env: NAME}} or "
@@ -73,7 +115,7 @@ def _no_inline_secret(value: Any, what: str) -> Any:
 class Certificate(_Strict):
     """A client certificate: a PEM file with key and certificate, and its password."""
 
-    path: Path
+    path: ConfigPath
     password: SecretRef | None = None
 
 
@@ -118,7 +160,7 @@ class TenantConfig(_Strict):
 class FolderSource(_Strict):
     """An HR drop folder: each new file is processed once, in arrival order."""
 
-    path: Path
+    path: ConfigPath
     stable_seconds: float = Field(default=10.0, ge=0,
                                   description="a file must keep its size this long")
     require_ready_marker: bool = Field(
@@ -135,7 +177,7 @@ class ApiSource(_Strict):
 class SourceConfig(_Strict):
     """Where the HR data comes from: exactly one of file, folder or api."""
 
-    file: Path | None = None
+    file: ConfigPath | None = None
     folder: FolderSource | None = None
     api: ApiSource | None = None
     sheet: str | None = None
@@ -170,14 +212,18 @@ class Policies(_Strict):
 class Paths(_Strict):
     """Where runs, reports and logs go (default: the state directory)."""
 
-    state: Path | None = None
-    reports: Path | None = None
+    state: ConfigPath | None = None
+    reports: ConfigPath | None = None
 
 
 class Retention(_Strict):
-    """How long run history and reports are kept."""
+    """How long what the connector keeps is kept (the README's "Retention" says what goes
+    when). HR files hold personal data, so they have their own, shorter, limit."""
 
-    runs_days: int = Field(default=90, ge=1)
+    runs_days: int = Field(default=90, ge=1, description="run logs and reports")
+    hr_files_days: int = Field(
+        default=30, ge=1, description="HR files the drop folder processed or rejected, and "
+                                      "uploads to the upload page")
 
 
 class Account(_Strict):
@@ -221,7 +267,7 @@ class Config(_Strict):
     #: Required: a configuration never falls back to the sandbox silently.
     tenant: Tenant
     source: SourceConfig | None = None
-    mapping: Path = Path("mappings/default.yaml")
+    mapping: ConfigPath = Path("mappings/default.yaml")
     parameters: dict[str, str] = Field(default_factory=dict)
     policies: Policies = Field(default_factory=Policies)
     reports: list[ReportFormat] = Field(default_factory=_default_reports)
@@ -235,27 +281,24 @@ class Config(_Strict):
         """The Entra tenant's settings; None when the configuration says ``tenant: sandbox``."""
         return self.tenant if isinstance(self.tenant, TenantConfig) else None
 
+    @property
+    def folder(self) -> Path:
+        """The folder relative paths in the configuration are relative to: the file's
+        (the working folder for a configuration not read from a file)."""
+        return self.file.resolve().parent if self.file.name else Path.cwd()
+
+    def secret_resolver(self) -> Callable[[Any], str]:
+        """Turns a secret reference met in an HR API's settings into its value, a relative
+        ``{file: PATH}`` read from this configuration's folder (:func:`resolve_setting`)."""
+        folder = self.folder
+        return lambda value: resolve_setting(value, base=folder)
+
     @field_validator("tenant", mode="before")
     @classmethod
     def _tenant_chosen(cls, value: Any) -> Any:
         if value is None or (isinstance(value, str) and value.strip() != "sandbox"):
             raise ValueError(TENANT_HELP)
         return value.strip() if isinstance(value, str) else value
-
-
-def _resolve_paths(data: Any, base: Path) -> Any:
-    """Make every path in the parsed YAML relative to the config file's folder."""
-    if isinstance(data, dict):
-        return {k: (str(base / v) if k in _PATH_KEYS and isinstance(v, str) and v
-                    and not Path(v).expanduser().is_absolute() else
-                    str(Path(v).expanduser()) if k in _PATH_KEYS and isinstance(v, str)
-                    else _resolve_paths(v, base)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_resolve_paths(v, base) for v in data]
-    return data
-
-
-_PATH_KEYS = frozenset({"file", "path", "mapping", "state", "reports"})
 
 
 def load_config(path: str | Path) -> Config:
@@ -267,20 +310,23 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"configuration file {path} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"configuration file {path} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not UTF-8 text (byte {exc.start + 1}"
+                          "); save it as UTF-8") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"configuration file {path}: YAML syntax error{where}") from None
+        raise ConfigError(f"configuration file {path}: YAML syntax error: "
+                          f"{yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"configuration file {path} must be a YAML mapping of keys to values")
-    data = _resolve_paths(raw, path.resolve().parent)
+    data = dict(raw)
     if isinstance(data.get("parameters"), dict):
         # A blank value stays empty (never the text "None"); the mapping then says that a
         # parameter it uses is empty.
         data["parameters"] = {k: "" if v is None else str(v)
                               for k, v in data["parameters"].items()}
     try:
-        return Config.model_validate({**data, "file": path})
+        return Config.model_validate({**data, "file": path},
+                                     context={BASE: path.resolve().parent})
     except ValidationError as exc:
         problems = "\n".join(f"  {_where(err['loc'])}: {_message(err)}" for err in exc.errors())
         raise ConfigError(f"configuration file {path} has problems:\n{problems}") from None

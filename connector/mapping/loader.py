@@ -20,6 +20,7 @@ from connector.mapping.expr import FALSE, TRUE, EvalContext, Expression, compile
 from connector.mapping.scoping import any_holds, compile_filters
 from connector.mapping.spec import Condition, MappingSpec, Rule
 from connector.mapping.targets import converter, lookup, unknown_target_message
+from connector.mapping.yaml_errors import yaml_problem
 
 Values = Mapping[str, str | None]
 
@@ -43,10 +44,7 @@ def compile_mapping_text(
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise MappingError(f"YAML syntax error{where}: {problem}", file=file) from None
+        raise MappingError(f"YAML syntax error: {yaml_problem(exc)}", file=file) from None
     if not isinstance(data, dict):
         raise MappingError("a mapping file must be a YAML mapping of keys to values", file=file)
     try:

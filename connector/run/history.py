@@ -1,4 +1,5 @@
-"""Run history under the state directory: where it is, run ids, listing and pruning.
+"""Run history under the state directory: where it is, run ids, listing (pruning is
+``run.retention``).
 
 Per run, two files in ``<state>/runs/`` (written by :mod:`connector.run.trail`):
 ``<run id>.jsonl``, the provisioning log, one JSON line per operation, and
@@ -17,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from connector.core import clock
 from connector.errors import ConfigError
 from connector.run.trail import log_lines, run_entry
 
@@ -69,24 +69,3 @@ def load_run(folder: Path, run_id: str) -> tuple[dict[str, Any], list[dict[str, 
     except (OSError, ValueError) as exc:
         raise ConfigError(f"the run report {matches[0]} cannot be read: {exc}") from None
     return run_entry(matches[0], report), list(log_lines(matches[0].with_suffix(".jsonl")))
-
-
-def prune_history(folders: list[Path], *, days: int, now: dt.datetime | None = None) -> int:
-    """Delete run logs and reports older than ``days``; returns how many files went.
-
-    Ages are file modification times, which the system writes in real time: they are
-    compared with the system's time, not the connector's clock (a clock set a year ahead
-    for a test must not make today's files look a year old)."""
-    limit = (now.timestamp() if now else clock.system_time()) - days * 86400
-    removed = 0
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            try:
-                if path.is_file() and not path.is_symlink() and path.stat().st_mtime < limit:
-                    path.unlink()
-                    removed += 1
-            except OSError:
-                continue
-    return removed

@@ -5,15 +5,19 @@ drop folder's sub-folders) before anything else, takes the single-instance lock,
 mapping, opens the tenant the configuration names (``tenant: sandbox`` or a ``tenant:``
 section), reads the source it names (a file, each new file of a drop folder in arrival
 order, or an HR API), syncs, writes the configured reports, logs one line per event, and
-prunes old history. It returns the exit code of the worst outcome: 0 ok, 1 some records or
-writes failed (or a dropped file was rejected), 3 a safety threshold stopped a sync.
+prunes what retention no longer keeps (not on a dry run). It returns the exit code of the
+worst outcome: 0 ok, 1 some records or writes failed (or a dropped file was rejected),
+3 a safety threshold stopped a sync.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from connector.core.results import SyncResult
 from connector.errors import EXIT_OK, EXIT_RECORD_ERRORS, EXIT_SAFETY, ConfigError, SourceError
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, load_mapping
-from connector.run.dropfolder import Candidate, DropFolder
+from connector.run.dropfolder import DropFolder, Taken
 from connector.run.history import state_dir
 from connector.run.lock import RunLock
 from connector.run.logs import log
@@ -85,11 +89,13 @@ def run_job(
             elif source.api is not None:
                 from connector.readers.apis.presets import open_api_source
 
-                code = job.one(open_api_source(source.api.preset, source.api.settings))
+                code = job.one(open_api_source(source.api.preset, source.api.settings,
+                                                secrets=config.secret_resolver()))
             else:
                 assert source.file is not None
                 code = job.one(source.file)
-        prune(config, state)  # also when a drop folder had nothing new
+        if not options.dry_run:  # a dry run deletes nothing either
+            prune(config, state)  # also when a drop folder had nothing new
     return code
 
 
@@ -133,40 +139,66 @@ class _Job:
     def drop_folder(self, folder: DropFolder) -> int:
         # One look, and one more after stable_seconds for files still being written: a
         # cron run is short-lived, so it cannot wait for the next call to see them again.
+        if not self.options.dry_run:
+            folder.clear_work()  # copies a crashed run left behind
         candidates = folder.pending(wait=True)
         for name, reason in folder.skipped():
             log("file skipped", file=name, reason=reason)
         if not candidates:
             log("drop folder: nothing new", folder=str(folder.folder))
         worst = EXIT_OK
-        for candidate in candidates:
-            code = self._dropped(folder, candidate)
-            worst = max(worst, code)
+        # A dry run must write nothing in the drop folder: its copies go to a temporary
+        # folder of its own.
+        with (tempfile.TemporaryDirectory(prefix="hrc-dry-run-") if self.options.dry_run
+              else contextlib.nullcontext(None)) as scratch:
+            work = Path(scratch) if scratch else None
+            for candidate in candidates:
+                taken = folder.take(candidate, work=work)
+                if isinstance(taken, str):
+                    log("file not ready", level=logging.WARNING, file=candidate.name,
+                        reason=taken)
+                    continue
+                try:
+                    worst = max(worst, self._dropped(folder, taken))
+                finally:
+                    if self.options.dry_run or taken.path.exists():
+                        folder.discard(taken)  # not kept: a dry run, or the run failed
         return worst
 
-    def _dropped(self, folder: DropFolder, candidate: Candidate) -> int:
-        name = candidate.name
-        if candidate.duplicate_of is not None:
-            # The same content was applied before: not applied again (it could undo newer
-            # changes); it goes to processed/ with a report naming the earlier run.
-            earlier = candidate.duplicate_of
-            log("file is a duplicate", file=name, of=earlier.name, run_id=earlier.run_id)
+    def _dropped(self, folder: DropFolder, taken: Taken) -> int:
+        name = taken.name
+        if taken.incomplete is not None:
+            log("file rejected", level=logging.ERROR, file=name, reason=taken.incomplete)
             if not self.options.dry_run:
-                folder.finish(candidate, ok=True, run_id=earlier.run_id)
-            return EXIT_OK
-        log("file picked up", file=name, size=candidate.size)
+                folder.finish(taken, ok=False, run_id="unusable", reports={
+                    "json": json.dumps({"file": name, "error": taken.incomplete}, indent=2)})
+            return EXIT_RECORD_ERRORS
+        if taken.same_as is not None:
+            # Applied again all the same: idempotent, and HR may mean it (an export dropped
+            # again to undo a mistake); it writes only what drifted since.
+            log("file has the same content as the last applied", file=name,
+                same_as=taken.same_as.describe())
+        if taken.previously_rejected is not None:
+            log("file was rejected before", file=name,
+                rejected=taken.previously_rejected.describe())
+        log("file picked up", file=name, size=taken.size, sha256=taken.sha256)
         try:
-            result = self.sync(candidate.path)
+            result = self.sync(taken.path)
         except SourceError as exc:
             log("file rejected", level=logging.ERROR, file=name, reason=exc.detailed())
             if not self.options.dry_run:
-                folder.finish(candidate, ok=False, run_id="unusable", reports={
+                folder.finish(taken, ok=False, run_id="unusable", reports={
                     "json": json.dumps({"file": name, "error": exc.detailed()}, indent=2)})
             return EXIT_RECORD_ERRORS
         rendered = publish_configured(result, self.config, self.state, prune_history=False)
         code = result.exit_code
         if not self.options.dry_run:
-            moved = folder.finish(candidate, ok=code != EXIT_SAFETY, run_id=result.run_id,
-                                  reports=rendered)
-            log("file done", file=name, moved_to=str(moved), run_id=result.run_id)
+            kept = folder.finish(taken, ok=code != EXIT_SAFETY, run_id=result.run_id,
+                                 reports=rendered)
+            log("file done", file=name, kept_as=str(kept), run_id=result.run_id,
+                sha256=taken.sha256)
+            if os.path.lexists(taken.candidate.path):
+                log("file changed after it was read", level=logging.WARNING, file=name,
+                    reason="what was read is applied and kept; the new content is taken "
+                           "by the next run")
         return code

@@ -6,12 +6,12 @@ state folder, the runs folder and the reports folder must exist or be creatable,
 they should be (a folder, a file) and be writable, tested by writing; otherwise a
 ``ConfigError`` (exit 2, nothing written) names the path and the reason. ``publish``
 writes a finished run's reports; ``publish_configured`` writes the reports a
-configuration asks for and prunes old history, for ``run`` and the upload page alike.
+configuration asks for and prunes what retention no longer keeps, for ``run`` and the
+upload page alike.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -22,7 +22,7 @@ from connector.config import Config
 from connector.core.results import SyncResult
 from connector.errors import EXIT_RECORD_ERRORS, ConfigError, ConnectorError
 from connector.report.sync import FORMATS_BY_SUFFIX, Format, report_bytes
-from connector.run import history
+from connector.run import retention
 from connector.run.logs import log
 
 
@@ -141,9 +141,10 @@ def publish_configured(result: SyncResult, config: Config, state: Path, *,
 
 
 def prune(config: Config, state: Path) -> None:
-    """Delete run logs and reports older than the configuration's retention."""
-    days = config.retention.runs_days
-    with contextlib.suppress(OSError):
-        removed = history.prune_history([state / "runs", reports_folder(config, state)], days=days)
-        if removed:
-            log("history pruned", files=removed, older_than_days=days)
+    """Delete what the connector wrote and the configuration's retention no longer keeps
+    (``run.retention``): run logs and reports, HR files a drop folder kept, uploads."""
+    removed = retention.prune_configured(config, state, reports_folder(config, state))
+    if any(removed.values()):
+        log("history pruned", **{k: v for k, v in removed.items() if v},
+            runs_days=config.retention.runs_days,
+            hr_files_days=config.retention.hr_files_days)

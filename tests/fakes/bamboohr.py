@@ -12,6 +12,13 @@ EmployeeID without its leading zeros (BambooHR ids are numbers sent as text),
 date is ``0000-00-00``, which is how BambooHR writes one (an assumption from experience with
 its reports; §3.1 does not say).
 
+``onlyCurrent`` as BambooHR documents it: the custom report holds every employee whatever
+their status (Active and Inactive); ``onlyCurrent=true`` (the default) leaves out people
+whose hire date is still ahead and gives history fields their current values, while
+``onlyCurrent=false`` includes the future hires and the future-dated values a test puts
+in ``future_values`` (employee id -> {field: value}). The directory lists current Active
+people only.
+
     fake = FakeBambooHR()
     open_api_source("bamboohr", {"base_url": fake.base_url(), ...},
                     transport=fake.transport())
@@ -91,6 +98,8 @@ class FakeBambooHR(FakeApi):
         self.field_names = set(bamboo_employee(rows[0], by_id))
         #: Report bodies received, for tests to look at.
         self.reports: list[dict[str, Any]] = []
+        #: Future-dated values of history fields, shown only with onlyCurrent=false.
+        self.future_values: dict[str, dict[str, Any]] = {}
         self.directory_shared = True
         routes = []
         for prefix in ("/api/gateway.php/{company}/v1", "/api/v1"):
@@ -130,7 +139,7 @@ class FakeBambooHR(FakeApi):
             return refused
         if not self.directory_shared:
             return Response("", status_code=403)
-        people = [e for e in self.employees if e["status"] == "Active"]
+        people = [e for e in self._people(request) if e["status"] == "Active"]
         if not people:
             return Response("", status_code=404)
         if "application/json" not in request.headers.get("accept", ""):
@@ -157,4 +166,10 @@ class FakeBambooHR(FakeApi):
             "title": body["title"],
             "fields": [{"id": f, "type": "text", "name": f} for f in known],
             "employees": [{"id": e["id"], **{f: e[f] for f in known}}
-                          for e in self.employees]})
+                          for e in self._people(request)]})
+
+    def _people(self, request: Request) -> list[dict[str, Any]]:
+        """The employees ``onlyCurrent`` lets through, with its values."""
+        if request.query_params.get("onlyCurrent", "true").lower() != "false":
+            return [e for e in self.employees if e["hireDate"] <= AS_OF.isoformat()]
+        return [{**e, **self.future_values.get(e["id"], {})} for e in self.employees]

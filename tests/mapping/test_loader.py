@@ -83,7 +83,7 @@ attributes:
          "value: x}]\nattributes:\n  employeeId: {source: ID}\n", "IS NULL takes no value"),
         ("source: {key: ID}\nleaver: {when: {}}\nattributes:\n  employeeId: {source: ID}\n",
          "exactly one of filters or expression"),
-        ("source: {key: ID\nattributes: x\n", "YAML syntax error at line"),
+        ("source: {key: ID\nattributes: x\n", "YAML syntax error: a '{' opened at line 1"),
         ("- just\n- a list\n", "must be a YAML mapping"),
     ],
 )

@@ -8,6 +8,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -567,3 +568,82 @@ def test_a_page_within_the_cap_is_read() -> None:
         read({"max_page_mb": 0.001}, lambda request: httpx.Response(200, json=body))
     with pytest.raises(ConfigError, match="max_page_mb must be at least"):
         read({"max_page_mb": 0}, lambda request: httpx.Response(200, json=body))
+
+
+# --- stopping early -----------------------------------------------------------------------
+
+def _links_next(request: httpx.Request) -> httpx.Response:
+    """Seven people, three a page, the next page at ``links.next`` (a relative URL)."""
+    start = int(request.url.params.get("from", "0"))
+    people = [{"id": n} for n in range(1, 8)][start:start + 3]
+    following = f"/people?from={start + 3}" if start + 3 < 7 else None
+    return httpx.Response(200, json={"data": people, "links": {"next": following},
+                                     "meta": {"total": 7}})
+
+
+def test_a_configured_next_link_at_links_next_reads_every_page(tmp_path: Path) -> None:
+    from connector.config import load_config
+
+    config = tmp_path / "hr-connector.yaml"
+    config.write_text(f"""
+tenant: sandbox
+source:
+  api:
+    preset: generic
+    settings:
+      url: {BASE}/people
+      records_path: data
+      paging: {{type: next_link, path: links.next}}
+""", encoding="utf-8")
+    api = load_config(config).source.api  # type: ignore[union-attr]
+    assert api is not None and api.settings["paging"]["path"] == "links.next"
+    reader = open_api_source(api.preset, api.settings,
+                             transport=httpx.MockTransport(_links_next))
+    assert ids(reader) == [str(n) for n in range(1, 8)]
+
+
+@pytest.mark.parametrize(("paging", "sign"), [
+    (None, "links.next is set"),
+    ({"type": "none"}, "links.next is set"),
+    ({"type": "next_link", "path": "links.next.href"}, "links.next is set"),
+    ({"type": "cursor", "param": "after", "path": "meta.cursor"}, "links.next is set"),
+])
+def test_stopping_while_the_answer_says_there_is_more_is_refused(
+        paging: dict[str, Any] | None, sign: str) -> None:
+    settings: dict[str, Any] = {"records_path": "data"}
+    if paging is not None:
+        settings["paging"] = paging
+    with pytest.raises(SourceError) as caught:
+        read(settings, _links_next)
+    message = caught.value.message
+    assert "paging stopped after page 1 (3 records)" in message
+    assert sign in message and "refusing a partial export" in message
+
+
+def test_a_total_larger_than_what_was_read_is_refused() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"items": [{"id": 1}, {"id": 2}],
+                                         "meta": {"total_count": 5}})
+
+    with pytest.raises(SourceError, match=r"meta.total_count says 5 records"):
+        read({"records_path": "items"}, answer)
+
+
+def test_a_link_header_the_settings_ignore_is_refused() -> None:
+    app = People(style="link_header")
+    with pytest.raises(SourceError, match=r'a Link header with rel="next"'):
+        read({}, app)
+
+
+def test_an_offset_page_capped_below_page_size_is_caught_by_the_total() -> None:
+    app = People(count=7, cap=2)  # the server gives 2 where 5 were asked: looks like the end
+    with pytest.raises(SourceError, match=r"meta.total says 7 records"):
+        read({"records_path": "items", "paging": {"type": "offset", "page_size": 5}}, app)
+
+
+def test_empty_signs_of_more_are_the_end() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [{"id": 1}], "next": None, "has_more": False,
+                                         "links": {"next": ""}, "meta": {"total": 1}})
+
+    assert ids(read({"records_path": "data"}, answer)) == ["1"]

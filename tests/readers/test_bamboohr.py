@@ -47,10 +47,38 @@ def test_report_mode_reads_the_sync_fields_with_ids_as_text() -> None:
     leaver = next(r for r in rows if r["Status"] == "Terminated")
     assert by_number[leaver["EmployeeID"]]["status"] == "Inactive"
     assert by_number[leaver["EmployeeID"]]["terminationDate"] == leaver["TerminationDate"]
-    assert fake.reports == [{"title": "hr-connector", "fields": SYNC_FIELDS}]
+    assert fake.reports == [{"title": "hr-connector", "fields": SYNC_FIELDS}] * 2
     assert fake.calls == ["POST /api/gateway.php/contoso/v1/reports/custom"
-                          "?format=JSON&onlyCurrent=true"]
-    assert reader.warnings == []
+                          "?format=JSON&onlyCurrent=true",
+                          "POST /api/gateway.php/contoso/v1/reports/custom"
+                          "?format=JSON&onlyCurrent=false"]
+    assert [w.reason for w in reader.warnings] == [
+        "1 employee(s) with a future hire date read from BambooHR's report with "
+        "onlyCurrent=false"]
+
+
+def test_pre_hires_are_read_and_leavers_arrive_as_leavers_with_current_values() -> None:
+    """BambooHR's onlyCurrent=true leaves out future hires; onlyCurrent=false shows
+    future-dated values early. Both reports are read: current values, plus the future hires."""
+    fake = FakeBambooHR()
+    rows = sample_employees()
+    prehire = next(r for r in rows if r["HireDate"] > "2026-11-26")
+    leaver = next(r for r in rows if r["Status"] == "Terminated")
+    promoted = next(r for r in rows if r["Status"] == "Active" and r["HireDate"] < "2026-01-01")
+    fake.future_values[str(int(promoted["EmployeeID"]))] = {"jobTitle": "Head of Everything"}
+    records = {r.values["employeeNumber"]: r.values for r in read(fake).records()}
+    assert len(records) == len(rows)
+    assert records[prehire["EmployeeID"]]["hireDate"] == prehire["HireDate"]
+    assert records[leaver["EmployeeID"]]["status"] == "Inactive"
+    assert records[leaver["EmployeeID"]]["terminationDate"] == leaver["TerminationDate"]
+    assert records[promoted["EmployeeID"]]["jobTitle"] == promoted["JobTitle"]
+    # one report only, when the setting says which
+    current = {r.values["employeeNumber"] for r in read(fake, only_current=True).records()}
+    assert prehire["EmployeeID"] not in current and leaver["EmployeeID"] in current
+    early = {r.values["employeeNumber"]: r.values
+             for r in read(fake, only_current=False).records()}
+    assert early[promoted["EmployeeID"]]["jobTitle"] == "Head of Everything"
+    assert prehire["EmployeeID"] in early
 
 
 def test_report_fields_title_and_only_current_are_settings() -> None:
@@ -69,7 +97,8 @@ def test_report_fields_title_and_only_current_are_settings() -> None:
 def test_directory_mode_lists_current_people_with_directory_fields() -> None:
     fake = FakeBambooHR()
     reader = read(fake, mode="directory")
-    active = [r for r in sample_employees() if r["Status"] != "Terminated"]
+    active = [r for r in sample_employees()
+              if r["Status"] != "Terminated" and r["HireDate"] <= "2026-11-26"]
     assert len(list(reader.records())) == len(active)
     assert reader.columns[:3] == ["id", "displayName", "firstName"]
     assert "supervisorEId" not in reader.columns  # the directory has no supervisor
@@ -118,7 +147,7 @@ def test_throttling_is_retried_before_and_after_the_switch_to_429(status: int) -
     sleeps: list[float] = []
     reader = read(fake, sleep=sleeps.append)
     assert len(list(reader.records())) == len(sample_employees())
-    assert sleeps == [7.0, 0.25] and len(fake.calls) == 3
+    assert sleeps == [7.0, 0.25] and len(fake.calls) == 4  # two reports, two retries
 
 
 def test_the_default_base_url_comes_from_the_company_domain() -> None:
@@ -135,6 +164,7 @@ def test_the_default_base_url_comes_from_the_company_domain() -> None:
     request = seen[0]
     assert str(request.url) == ("https://api.bamboohr.com/api/gateway.php/acme/v1/reports/"
                                 "custom?format=JSON&onlyCurrent=true")
+    assert str(seen[1].url).endswith("onlyCurrent=false") and len(seen) == 2
     assert request.headers["Accept"] == "application/json"
     pair = base64.b64encode(f"{API_KEY}:x".encode()).decode()
     assert request.headers["Authorization"] == f"Basic {pair}"
@@ -147,6 +177,8 @@ def test_the_default_base_url_comes_from_the_company_domain() -> None:
     ({"company_domain": "acme"}, "api_key is required"),
     ({"company_domain": "acme", "api_key": API_KEY, "mode": "changed"}, "mode must be one of"),
     ({"company_domain": "acme", "api_key": API_KEY, "fields": []}, "fields must be a non-empty"),
+    ({"company_domain": "acme", "api_key": API_KEY, "only_current": "yes"},
+     "only_current must be true or false"),
 ])
 def test_bad_settings(settings: dict[str, Any], words: str) -> None:
     with pytest.raises(ConfigError, match=words):

@@ -53,7 +53,7 @@ def plan_managers(
                 new_id = str(target_user["id"])
             elif not (target and target.key in creates) and wanted not in flawed.keys:
                 plan.warnings.append(Problem(
-                    f"manager key {wanted!r} matches no record and no user; the manager is "
+                    f"manager key {wanted!r} {_why_no_user(target, plan)}; the manager is "
                     "not set", severity="warning", row=record.row, key=record.key))
                 continue
         elif old_id is None:
@@ -73,6 +73,21 @@ def plan_managers(
         if why is not None:
             link.hold(why)
         plan.changes.append(link)
+
+
+def _why_no_user(target: MappedRecord | None, plan: Plan) -> str:
+    """Why the manager a record names has no user to link to: naming the record that is
+    there (out of scope, a leaver, not created yet) says what HR can fix."""
+    if target is None:
+        return "matches no record and no user"
+    if target.status == "skipped":
+        why = (target.reason or "out of scope").removeprefix("out of scope — ")
+        return f"names a record that is out of scope ({why}), with no user"
+    if target.leaver:
+        return f"names a leaver (row {target.row}), who has no user"
+    reason = next((c.reason for c in plan.changes if c.key == target.key and c.reason), None)
+    return (f"names row {target.row}, which has no user yet"
+            + (f" ({reason})" if reason else ""))
 
 
 def _why_held(link: Change, wanted: str | None, new_id: str | None, flawed: Flawed,

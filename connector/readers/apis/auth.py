@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from connector.config import SecretRef
-from connector.errors import ConfigError, SourceError
+from connector.config.model import resolve_setting
+from connector.errors import SourceError
 from connector.readers.apis.paging import json_path
 
 
@@ -47,17 +47,10 @@ class Secret:
 def resolve_secret(value: Any) -> str:
     """The default way a secret setting becomes its value: ``{env: NAME}`` or
     ``{file: PATH}`` (as everywhere in the configuration file); a secret written in
-    the settings as plain text is refused, because configuration files get shared."""
-    if isinstance(value, str):
-        raise ConfigError("must not be written in the settings: use {env: NAME} or "
-                          "{file: PATH}")
-    if isinstance(value, Mapping):
-        try:
-            ref = SecretRef.model_validate(dict(value))
-        except ValueError:
-            raise ConfigError("must be {env: NAME} or {file: PATH}, exactly one") from None
-        return ref.resolve()
-    raise ConfigError("must be {env: NAME} or {file: PATH}")
+    the settings as plain text is refused, because configuration files get shared. A
+    configured run resolves relative paths from its file's folder instead
+    (``Config.secret_resolver``)."""
+    return resolve_setting(value)
 
 
 class BearerAuth(httpx.Auth):

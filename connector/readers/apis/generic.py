@@ -67,7 +67,7 @@ from connector.http import (
     send_with_retries,
 )
 from connector.readers.apis.auth import Secret
-from connector.readers.apis.paging import PageRequest, Paginator, json_path
+from connector.readers.apis.paging import PageRequest, Paginator, json_path, more_exists
 from connector.readers.base import Reader
 
 
@@ -183,10 +183,12 @@ def fetch_pages(session: HttpSession, request: PageRequest, paginator: Paginator
 
     A page identical to the one before is a loop the paginator cannot see (a server
     ignoring the offset parameter, say) and raises ``SourceError``, as does going past
-    ``max_pages``.
+    ``max_pages`` and stopping while the last answer says more records exist
+    (``paging.more_exists``).
     """
     current = paginator.first(request)
     previous: list[Any] | None = None
+    read = 0
     for number in counter(1):
         response = session.send(method, current, body=body)
         document = session.json(response)
@@ -199,8 +201,15 @@ def fetch_pages(session: HttpSession, request: PageRequest, paginator: Paginator
             raise session.fail(f"page {number} ({where}) repeats page {number - 1}: the "
                                "API ignores the paging parameters; stopped")
         yield items
+        read += len(items)
         following = paginator.next_request(current, response, document, len(items))
         if following is None:
+            sign = more_exists(response, document, read, paginator.own_paths())
+            if sign is not None:
+                raise session.fail(
+                    f"paging stopped after page {number} ({read} records) while the answer "
+                    f"from {where} says there are more ({sign}); refusing a partial export "
+                    "(check the paging settings)")
             return
         if number >= max_pages:
             raise session.fail(f"more than {max_pages} pages (max_pages); stopped at {where}")

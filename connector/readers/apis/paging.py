@@ -13,6 +13,12 @@ Loop detection: a next link, cursor or offset that was already requested raises
 ``SourceError`` (a server that hands out the same cursor forever would otherwise keep a
 nightly run busy until someone notices). A next link to another host is refused too: the
 request would carry our credentials there.
+
+Stopping early: when paging ends, :func:`more_exists` looks at the last answer for the
+usual signs that more records exist (a next link, cursor or ``has_more`` flag at a
+well-known place, a ``Link: rel="next"`` header, or a total larger than what was read).
+A reader that stops while the API says there is more is refused: read as a full export,
+a first page alone would disable everyone on the others.
 """
 
 from __future__ import annotations
@@ -93,6 +99,10 @@ class Paginator(ABC):
         """The request for the page after ``current`` (whose body held ``count`` records),
         or None when ``current`` was the last page."""
 
+    def own_paths(self) -> frozenset[str]:
+        """Paths in the body this paginator reads itself (``more_exists`` skips them)."""
+        return frozenset()
+
     def _remember(self, token: str, what: str) -> None:
         """Loop detection: the same next link, cursor or offset twice is an error."""
         if token in self._seen:
@@ -147,6 +157,9 @@ class BodyLinkPaginator(_LinkPaginator):
                      count: int) -> PageRequest | None:
         return self._follow(current, response, json_path(body, self.path))
 
+    def own_paths(self) -> frozenset[str]:
+        return frozenset({self.path})
+
 
 class LinkHeaderPaginator(_LinkPaginator):
     """The next page's URL in the ``Link: <...>; rel="next"`` header (RFC 8288)."""
@@ -154,6 +167,9 @@ class LinkHeaderPaginator(_LinkPaginator):
     def next_request(self, current: PageRequest, response: httpx.Response, body: Any,
                      count: int) -> PageRequest | None:
         return self._follow(current, response, response.links.get("next", {}).get("url"))
+
+    def own_paths(self) -> frozenset[str]:
+        return frozenset({_LINK_HEADER})
 
 
 class OffsetPaginator(Paginator):
@@ -199,6 +215,9 @@ class OffsetPaginator(Paginator):
         self._remember(str(self._offset), "offset")
         return current.with_param(self.offset_param, str(self._offset))
 
+    def own_paths(self) -> frozenset[str]:
+        return frozenset({self.total_path} if self.total_path else ())
+
 
 class CursorPaginator(Paginator):
     """A cursor at ``path`` in the body, sent back as the ``param`` query parameter;
@@ -220,6 +239,44 @@ class CursorPaginator(Paginator):
         text = str(cursor).lower() if isinstance(cursor, bool) else str(cursor)
         self._remember(text, "cursor")
         return current.with_param(self.param, text)
+
+    def own_paths(self) -> frozenset[str]:
+        return frozenset({self.path})
+
+
+_LINK_HEADER = "Link header"
+#: Where APIs put the next page (a URL, a path or a cursor), or a flag that one exists.
+NEXT_PATHS = ("next", "nextLink", "@odata.nextLink", "next_page_url", "nextPageUrl",
+              "nextPageToken", "next_cursor", "nextCursor", "has_more", "hasMore",
+              "links.next", "links.next.href", "_links.next.href", "paging.next",
+              "pagination.next", "pagination.next_url", "meta.next", "meta.next_cursor",
+              "meta.nextCursor", "meta.page.nextCursor", "meta.has_more",
+              "response_metadata.next_cursor")
+#: Where APIs say how many records there are in all.
+TOTAL_PATHS = ("total", "totalCount", "total_count", "count_total", "@odata.count",
+               "meta.total", "meta.total_count", "meta.totalCount", "pagination.total",
+               "paging.total", "metadata.total_elements", "page.totalElements")
+
+
+def more_exists(response: httpx.Response, body: Any, read: int,
+                ignore: frozenset[str] = frozenset()) -> str | None:
+    """What in the last answer says more records exist than the ``read`` ones, or None.
+    Paths in ``ignore`` (the paginator's own) are not looked at."""
+    if _LINK_HEADER not in ignore and response.links.get("next", {}).get("url"):
+        return "a Link header with rel=\"next\""
+    if not isinstance(body, dict):
+        return None
+    for path in NEXT_PATHS:
+        value = json_path(body, path)
+        if path in ignore or value is None or value is False or value == "":
+            continue
+        if isinstance(value, str | int) or value is True:
+            return f"{path} is {value!r}" if path.endswith("more") else f"{path} is set"
+    for path in TOTAL_PATHS:
+        total = as_integer(json_path(body, path))
+        if path not in ignore and total is not None and total > read:
+            return f"{path} says {total} records"
+    return None
 
 
 def as_integer(value: Any) -> int | None:
