@@ -89,8 +89,11 @@ def _json_value(value: Any) -> Any:
 def _outcome_dict(outcome: WriteOutcome | None) -> dict[str, Any] | None:
     if outcome is None:
         return None
-    return {"ok": outcome.ok, "error": outcome.error, "code": outcome.code,
-            "status": outcome.status, "requestId": outcome.request_id}
+    item: dict[str, Any] = {"ok": outcome.ok, "error": outcome.error, "code": outcome.code,
+                            "status": outcome.status, "requestId": outcome.request_id}
+    if outcome.entra is not None:
+        item["entra"] = outcome.entra
+    return item
 
 
 def _change_dict(change: Change, outcome: WriteOutcome | None) -> dict[str, Any]:
@@ -127,7 +130,7 @@ def sync_dict(result: SyncResult) -> dict[str, Any]:
     summary: dict[str, int] = {action: plan.count(action) for action in ACTIONS}
     summary["written"] = sum(1 for o in result.outcomes.values() if o.ok)
     summary["failed"] = len(failed)
-    return {
+    report = {
         "run_id": result.run_id,
         "status": result.status,
         "dry_run": result.dry_run,
@@ -147,6 +150,9 @@ def sync_dict(result: SyncResult) -> dict[str, Any]:
         "errors": [*(problem_dict(p) for p in plan.errors),
                    *(_failed_write(c, o) for c, o in failed)],
     }
+    if result.provisioning is not None:
+        report["provisioning"] = result.provisioning
+    return report
 
 
 def _counted(report: Mapping[str, Any]) -> list[str]:

@@ -10,6 +10,8 @@ the error code and reason, and the properties it changed, old -> new.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,9 @@ class Provisioned:
     user_id: str | None = None
     at: str | None = None
     entries: list[str] = field(default_factory=list)
+    #: When the request holding the record was accepted (the server's clock): entries
+    #: older than this are about an earlier upload of the same externalId.
+    sent_at: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -44,7 +49,8 @@ class Provisioned:
         return {"externalId": self.external_id, "status": self.status, "action": self.action,
                 "code": self.code, "reason": self.reason,
                 "modified": {k: {"old": o, "new": n} for k, (o, n) in self.modified.items()},
-                "userId": self.user_id, "at": self.at, "logIds": list(self.entries)}
+                "userId": self.user_id, "at": self.at, "logIds": list(self.entries),
+                "sentAt": self.sent_at}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Provisioned:
@@ -54,7 +60,8 @@ class Provisioned:
                    data.get("action"), data.get("code"), data.get("reason"),
                    {str(k): (v.get("old"), v.get("new")) for k, v in modified.items()
                     if isinstance(v, Mapping)},
-                   data.get("userId"), data.get("at"), list(data.get("logIds") or []))
+                   data.get("userId"), data.get("at"), list(data.get("logIds") or []),
+                   data.get("sentAt"))
 
 
 def _text(value: Any) -> str | None:
@@ -74,16 +81,36 @@ def source_id(entry: Mapping[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def outcomes(entries: Iterable[Mapping[str, Any]], waiting: Collection[str],
+def moment_of(value: Any) -> dt.datetime | None:
+    """An ISO 8601 time (Entra writes up to 7 decimals) as an aware datetime, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def outcomes(entries: Iterable[Mapping[str, Any]],
+             waiting: Collection[str] | Mapping[str, str | None],
              known: Mapping[str, Provisioned] | None = None) -> dict[str, Provisioned]:
     """One :class:`Provisioned` per externalId of ``waiting`` that has entries, merged with
-    what ``known`` holds already (entries seen on an earlier poll are not counted twice)."""
+    what ``known`` holds already (entries seen on an earlier poll are not counted twice).
+    ``waiting`` may map each externalId to when it was sent: older entries are ignored."""
     found: dict[str, Provisioned] = {k: v for k, v in (known or {}).items() if k in waiting}
-    ordered = sorted((e for e in entries if source_id(e) in waiting),
-                     key=lambda e: str(e.get("activityDateTime") or ""))
-    for entry in ordered:
+    relevant = []
+    for entry in entries:
         external = source_id(entry)
-        assert external is not None
+        if external is None or external not in waiting:
+            continue
+        moment = moment_of(entry.get("activityDateTime"))
+        bound = moment_of(waiting[external]) if isinstance(waiting, Mapping) else None
+        if moment is None or (bound is not None and moment < bound):
+            continue  # an entry of an earlier upload of the same record
+        relevant.append((moment, external, entry))
+    for _, external, entry in sorted(relevant, key=lambda item: item[0]):
         result = found.setdefault(external, Provisioned(external))
         entry_id = str(entry.get("id") or "")
         if entry_id and entry_id in result.entries:
