@@ -235,7 +235,7 @@ def _record(result: ScimPlan, record: MappedRecord, external: str, manager: str 
         change.action = "update"
     if before is not None and before.failed:
         change.reason = (f"{change.reason}; " if change.reason else "") + (
-            f"Entra refused it last time ({before.failed}): sent again")
+            f"Entra reported {before.failed} last time: sent again")
     elif before is not None and before.hash == payload_hash(data):
         change.reason = "unchanged, sent again (--full)"
     _send(result, change, external, record.key, data, manager=manager, before=before,

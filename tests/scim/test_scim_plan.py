@@ -183,7 +183,8 @@ def test_outcomes_merge_entries_and_ignore_older_uploads() -> None:
             {"displayName": "jobTitle", "oldValue": "A", "newValue": "B"}]),
         entry("2", "2026-01-02T09:00:02Z", "success", "create"),
         entry("2", "2026-01-02T09:00:03Z", "warning", "update", code="ReferenceResolutionFailed"),
-        entry("3", "2026-01-02T09:00:02Z", "failure", code="AzureActiveDirectoryInvalidUserPrincipalName"),
+        entry("3", "2026-01-02T09:00:02Z", "failure",
+              code="AzureActiveDirectoryInvalidUserPrincipalName"),
         entry("9", "2026-01-02T09:00:02Z", "success"),
     ]
     since = "2026-01-02T09:00:00Z"
