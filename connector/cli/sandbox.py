@@ -43,6 +43,12 @@ def sandbox_reset(state_dir: Path | None) -> None:
     folder = resolve_state(state_dir)
     folder.mkdir(parents=True, exist_ok=True)
     reset(sandbox_path(folder))
+    # A fresh job: what SCIM runs sent to the old one no longer exists there.
+    from connector.run.scim_state import ScimState, state_file
+
+    if state_file(folder).exists():
+        with ScimState(state_file(folder), str(_job(folder)["jobId"])) as sent:
+            sent.forget()
     click.echo(f"sandbox tenant reset ({sandbox_path(folder)})")
 
 

@@ -36,6 +36,7 @@ from connector.errors import ConfigError, ConnectorError, EvaluationError, Probl
 from connector.graph import GraphClient
 from connector.graph.provisioning import BulkUploadTarget, JobStatus, ProvisioningClient
 from connector.mapping import CompiledMapping
+from connector.mapping.engine import paused_gc
 from connector.mapping.expr import StubDirectory
 from connector.report.sync import sync_dict
 from connector.run.history import new_run_id
@@ -114,8 +115,9 @@ def plan_scim(source: Source, mapping: CompiledMapping, state: dict[str, Sent], 
     policy = ScimPolicy(full_export=not mapping.partial, send_all=scim.full,
                         allow_absent_disables=options.allow_absent_disables,
                         extensions=mapping.scim_extensions)
-    plan = build_scim_plan(prepared.mapped, state, policy=policy)
-    _check_payloads(plan)
+    with paused_gc():  # many small objects, no cycles (as when mapping)
+        plan = build_scim_plan(prepared.mapped, state, policy=policy)
+        _check_payloads(plan)
     timings["plan"] = time.perf_counter() - started
     return plan, list(prepared.validation.warnings)
 

@@ -109,6 +109,11 @@ class ScimState:
                        "job = ? AND external_id = ?",
                        (failed, int(confirmed), self.job, external_id))
 
+    def forget(self) -> None:
+        """Forget what was sent to this job (its target was reset: the sandbox's)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM sent WHERE job = ?", (self.job,))
+
     # --- the daily budget -------------------------------------------------------------------
     def requests_since(self, since: float) -> int:
         """bulkUpload requests to this job at or after ``since`` (epoch seconds)."""

@@ -39,7 +39,7 @@ from connector.core.plan.flawed import Flawed, find_flawed, rows_text
 from connector.core.plan.model import Change, Plan
 from connector.core.records import MappedRecord
 from connector.errors import Problem
-from connector.scim.digest import PREVIOUS, Sent, attribute_hashes, payload_hash
+from connector.scim.digest import PREVIOUS, Sent, attribute_hashes, payload_hash, record_hash
 from connector.scim.payload import inactive_data, user_data
 
 
@@ -216,12 +216,18 @@ def _record(result: ScimPlan, record: MappedRecord, external: str, manager: str 
         change.errors = [Problem(change.reason, row=record.row, key=record.key or None)]
         result.plan.changes.append(change)
         return
-    data = user_data(values, active=active, manager=manager, extensions=policy.extensions)
     if record.leaver and before is None:
         change.action, change.reason = "skipped", "leaver never sent: not created"
         result.plan.changes.append(change)
         return
-    if (before is not None and before.hash == payload_hash(data) and not before.failed
+    data = user_data(values, active=active, manager=manager, extensions=policy.extensions)
+    flat: dict[str, Any] = {**{k: v for k, v in values.items() if k != "active"},
+                            "externalId": data["externalId"], "active": active}
+    if manager:
+        flat["manager"] = manager
+    hashes = attribute_hashes(flat)
+    digest = record_hash(hashes)
+    if (before is not None and before.hash == digest and not before.failed
             and not policy.send_all):
         result.plan.changes.append(change)
         return
@@ -236,35 +242,33 @@ def _record(result: ScimPlan, record: MappedRecord, external: str, manager: str 
     if before is not None and before.failed:
         change.reason = (f"{change.reason}; " if change.reason else "") + (
             f"Entra reported {before.failed} last time: sent again")
-    elif before is not None and before.hash == payload_hash(data):
+    elif before is not None and before.hash == digest:
         change.reason = "unchanged, sent again (--full)"
     _send(result, change, external, record.key, data, manager=manager, before=before,
-          values=values)
+          flat=flat, hashes=hashes, digest=digest)
 
 
 def _send(result: ScimPlan, change: Change, external: str, key: str, data: dict[str, Any],
-          *, manager: str | None, before: Sent | None,
-          values: Mapping[str, Any] | None = None) -> None:
-    """Record a payload to post. ``values`` (flat SCIM names) for a whole record; None for
-    the minimal ``active: false`` payload, which changes nothing else."""
-    if values is None:
+          *, manager: str | None, before: Sent | None, flat: Mapping[str, Any] | None = None,
+          hashes: dict[str, str] | None = None, digest: str | None = None) -> None:
+    """Record a payload to post: a whole record (``flat``: its values by flat SCIM name,
+    with their ``hashes`` and ``digest``), or, without them, the minimal ``active: false``
+    payload, which changes nothing else."""
+    if flat is None or hashes is None:
         hashes = {**(before.attributes if before else {}), **attribute_hashes({"active": False})}
         change.attributes = {"active": (True, False)}
+        digest = payload_hash(data)
     else:
-        flat: dict[str, Any] = {**{k: v for k, v in values.items() if k != "active"},
-                                "externalId": data["externalId"], "active": data["active"]}
-        if manager:
-            flat["manager"] = manager
-        hashes = attribute_hashes(flat)
         old = before.attributes if before is not None else {}
         change.attributes = {name: ((PREVIOUS if name in old else None), flat[name])
-                             for name in hashes if old.get(name) != hashes[name]}
+                             for name, value in hashes.items() if old.get(name) != value}
         if before is not None and "active" in change.attributes:
             change.attributes["active"] = (before.active, flat["active"])
     change.body = data
     result.plan.changes.append(change)
     result.sends.append(Send(len(result.plan.changes) - 1, external, key, data,
-                             payload_hash(data), hashes, bool(data["active"]), manager))
+                             digest or record_hash(hashes), hashes, bool(data["active"]),
+                             manager))
 
 
 def count_sends(plan: ScimPlan) -> Counter[str]:
