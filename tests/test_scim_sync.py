@@ -246,3 +246,43 @@ def test_a_bulk_url_elsewhere_than_the_tenants_graph_is_refused(tmp_path: Path) 
         scim_sync(job, tmp_path, bulk_upload_url=elsewhere)
     with pytest.raises(ConfigError, match="Provisioning API Endpoint"):
         scim_sync(job, tmp_path, bulk_upload_url="https://graph.microsoft.com/v1.0/users")
+
+
+SMALL = """version: 1
+target: scim
+source: {key: ID}
+attributes:
+  externalId: {source: ID}
+  userName: {source: UPN}
+  displayName: {source: Name}
+"""
+
+
+def test_a_run_killed_while_waiting_is_completed_by_the_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    job = tenant(provisioning_log_lag_s=0)
+    export = tmp_path / "small.csv"
+    export.write_text("ID,UPN,Name\n1,a@contoso.com,A\n2,b@fabrikam.example,B\n"
+                      "3,c@contoso.com,C\n", encoding="utf-8")
+    mapping = compile_mapping_text(SMALL, file="small.yaml")
+
+    def killed(self: Any) -> None:
+        raise RuntimeError("killed while waiting")
+
+    from connector.run.scim_results import Waiter
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Waiter, "wait", killed)
+        with pytest.raises(RuntimeError):
+            scim_sync(job, tmp_path / "state", export, mapping=mapping)
+    first = next((tmp_path / "state" / "runs").glob("*.json"))
+    assert json.loads(first.read_text())["status"] == "interrupted"
+    again = scim_sync(job, tmp_path / "state", export, mapping=mapping)
+    assert [w.reason for w in again.plan.warnings if "no outcome" in w.reason] == [
+        f"3 record(s) sent by run {first.stem} had no outcome from Entra yet: 3 read "
+        "from the provisioning logs now, 0 sent again"]
+    sent = {c.key: c for c in again.plan.changes if c.action != "unchanged"}
+    assert list(sent) == ["2"]  # refused by Entra: sent again, and refused again
+    assert sent["2"].reason == (
+        "Entra reported AzureActiveDirectoryInvalidUserPrincipalName last time: sent again")
+    assert again.exit_code == 1

@@ -42,7 +42,7 @@ from connector.report.sync import sync_dict
 from connector.run.history import new_run_id
 from connector.run.outputs import check_folder
 from connector.run.prepare import Source, prepare, source_name
-from connector.run.scim_results import Waiter, provisioning_section
+from connector.run.scim_results import Waiter, provisioning_section, recover
 from connector.run.scim_state import DAILY_BUDGET, DAY, ScimState, state_file
 from connector.run.sync import NoProgress, Progress, SyncOptions, planned_result, start_trail
 from connector.run.trail import RunTrail
@@ -205,6 +205,8 @@ def run_scim_sync(
             ScimState(state_file(state_folder), target.job_id) as state:
         progress.stage("reading the provisioning job")
         status, job_warnings = check_job(client, mapping, dry_run=options.dry_run)
+        if not options.dry_run:
+            job_warnings += recover(client, state)
         progress.stage("reading, checking and mapping the source")
         plan, warnings = plan_scim(source, mapping, state.load(), options=options, scim=scim,
                                    now=started, timings=timings)
@@ -264,9 +266,9 @@ def _post(client: ProvisioningClient, plan: ScimPlan, ordered: list[Send], state
         section["throttled"] += uploaded.throttled
         if uploaded.accepted:
             accepted_any = True
-            state.accepted(((s.external_id, Sent(s.key, s.hash, s.attributes, s.active))
-                            for s in batch), trail.run_id)
             sent_at = waiter.uploaded(uploaded.date)
+            state.accepted(((s.external_id, Sent(s.key, s.hash, s.attributes, s.active))
+                            for s in batch), trail.run_id, sent_at)
             for send in batch:
                 pending = Provisioned(send.external_id, sent_at=sent_at)
                 outcome = WriteOutcome(ok=True, status=uploaded.status,

@@ -32,6 +32,7 @@ from connector.run.history import load_run
 from connector.run.scim_state import DAY, ScimState, state_file
 from connector.run.trail import iso, write_atomically
 from connector.scim import STATUSES, Provisioned, Send, outcomes
+from connector.scim.results import moment_of
 
 if TYPE_CHECKING:
     from connector.run.scim import ScimOptions
@@ -172,6 +173,38 @@ def _entra_attributes(change: Change, provisioned: Provisioned) -> None:
 
 def _iso(epoch: float) -> str:
     return iso(dt.datetime.fromtimestamp(epoch, dt.UTC))
+
+
+def recover(client: ProvisioningClient, state: ScimState) -> list[Problem]:
+    """Complete what earlier runs left open: read Entra's outcomes of the records they
+    sent without hearing back (a run killed while waiting, or one whose ``--wait`` ran
+    out). A record the logs still do not know is sent again by this run (``OutcomeUnknown``:
+    posting it twice is harmless, the job matches it to the same user), so nothing stays
+    unchecked. Returns what to tell the reports."""
+    unknown = state.unknown()
+    if not unknown:
+        return []
+    moments = [m for m in (moment_of(sent_at) for sent_at, _ in unknown.values())
+               if m is not None]
+    since = (min(moments).timestamp() if moments else clock.system_time() - DAY) - MARGIN_S
+    note = ""
+    try:
+        found = outcomes(client.logs(_iso(since)),
+                         {ext: sent_at for ext, (sent_at, _) in unknown.items()})
+    except ConnectorError as exc:
+        found, note = {}, f"; the logs could not be read ({exc.message})"
+    read = 0
+    for external in unknown:
+        provisioned = found.get(external)
+        if provisioned is not None and provisioned.status != "pending":
+            record_outcome(state, provisioned)
+            read += 1
+        else:
+            state.outcome(external, failed="OutcomeUnknown")
+    runs = sorted({run for _, run in unknown.values() if run})
+    return [Problem(f"{len(unknown)} record(s) sent by run {', '.join(runs)} had no outcome "
+                    f"from Entra yet: {read} read from the provisioning logs now, "
+                    f"{len(unknown) - read} sent again{note}", severity="warning")]
 
 
 # --- later: runs show RUN --refresh --------------------------------------------------------

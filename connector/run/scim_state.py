@@ -2,7 +2,8 @@
 ``<state>/scim.db`` (SQLite):
 
 - per externalId, what :class:`connector.scim.Sent` holds: the HR key, the hash of the last
-  payload the job accepted (202) and one short hash per attribute (never a value), whether
+  payload the job accepted (202) and one short hash per attribute (never a value; 16 hex
+  digits each, ``connector.scim.digest.pack``), whether
   it went active, whether Entra ever reported success for it, and the error code of a
   failure Entra reported since (the next run sends it again);
 - the time of every bulkUpload request of the last 24 hours, retries included: the job's
@@ -15,7 +16,6 @@ a batch whose 202 was lost on the way, again: the job matches it to the same use
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,12 +23,13 @@ from pathlib import Path
 
 from connector.errors import ConfigError
 from connector.scim import Sent
+from connector.scim.digest import pack, unpack
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sent (
     job TEXT NOT NULL, external_id TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL,
     attributes TEXT NOT NULL, active INTEGER NOT NULL, confirmed INTEGER NOT NULL DEFAULT 0,
-    failed TEXT, run_id TEXT, PRIMARY KEY (job, external_id));
+    failed TEXT, run_id TEXT, sent_at TEXT, PRIMARY KEY (job, external_id));
 CREATE TABLE IF NOT EXISTS requests (job TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS requests_job ON requests (job, at);
 """
@@ -83,22 +84,34 @@ class ScimState:
         rows = self._db.execute(
             "SELECT external_id, key, hash, attributes, active, confirmed, failed FROM sent "
             "WHERE job = ?", (self.job,)).fetchall()
-        return {str(ext): Sent(str(key), str(digest), json.loads(attrs), bool(active),
+        return {str(ext): Sent(str(key), str(digest), unpack(attrs), bool(active),
                                bool(confirmed), failed)
                 for ext, key, digest, attrs, active, confirmed, failed in rows}
 
-    def accepted(self, sends: Iterable[tuple[str, Sent]], run_id: str) -> None:
-        """Record the payloads of one accepted request (one commit per request)."""
+    def accepted(self, sends: Iterable[tuple[str, Sent]], run_id: str,
+                 sent_at: str | None = None) -> None:
+        """Record the payloads of one accepted request (one commit per request);
+        ``sent_at``: when the job accepted it, by its clock (for reading its logs)."""
         with self._transaction() as db:
             for external, sent in sends:
                 db.execute(
                     "INSERT INTO sent (job, external_id, key, hash, attributes, active, "
-                    "confirmed, failed, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) "
+                    "confirmed, failed, run_id, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
                     "ON CONFLICT (job, external_id) DO UPDATE SET key = excluded.key, "
                     "hash = excluded.hash, attributes = excluded.attributes, "
-                    "active = excluded.active, failed = NULL, run_id = excluded.run_id",
-                    (self.job, external, sent.key, sent.hash, json.dumps(sent.attributes),
-                     int(sent.active), int(sent.confirmed), run_id))
+                    "active = excluded.active, failed = NULL, run_id = excluded.run_id, "
+                    "sent_at = excluded.sent_at",
+                    (self.job, external, sent.key, sent.hash, pack(sent.attributes),
+                     int(sent.active), int(sent.confirmed), run_id, sent_at))
+
+    def unknown(self) -> dict[str, tuple[str | None, str | None]]:
+        """externalId -> (when it was sent, the run that sent it), for what was sent and
+        has no outcome of Entra's recorded (a run that ended before reading them, or that
+        stopped waiting)."""
+        rows = self._db.execute(
+            "SELECT external_id, sent_at, run_id FROM sent WHERE job = ? AND confirmed = 0 "
+            "AND failed IS NULL", (self.job,)).fetchall()
+        return {str(ext): (sent_at, run_id) for ext, sent_at, run_id in rows}
 
     def outcome(self, external_id: str, *, failed: str | None,
                 confirmed: bool = False) -> None:

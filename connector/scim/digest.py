@@ -8,6 +8,7 @@ never sent is not counted by the safety thresholds; overwriting one is).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import zlib
@@ -47,10 +48,28 @@ def record_hash(hashes: Mapping[str, str]) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
+@functools.lru_cache(maxsize=1024)
+def name_key(name: str) -> str:
+    """How the state names an attribute: 8 hex digits, not the SCIM name (an enterprise
+    attribute's name alone is 70 characters, and there are 25 per record)."""
+    return f"{zlib.crc32(name.encode('utf-8')):08x}"
+
+
 def attribute_hashes(values: Mapping[str, Any]) -> dict[str, str]:
-    """A short hash per attribute that has a value (flat SCIM names)."""
-    return {name: _value_hash(value) for name, value in values.items()
+    """A short hash per attribute that has a value, by :func:`name_key` of its flat SCIM
+    name."""
+    return {name_key(name): _value_hash(value) for name, value in values.items()
             if value is not None and value != "" and value != []}
+
+
+def pack(hashes: Mapping[str, str]) -> str:
+    """Attribute hashes as the state stores them: 16 hex digits each, key then value."""
+    return "".join(key + value for key, value in sorted(hashes.items()))
+
+
+def unpack(text: str) -> dict[str, str]:
+    """The reverse of :func:`pack`."""
+    return {text[i:i + 8]: text[i + 8:i + 16] for i in range(0, len(text), 16)}
 
 
 @dataclass(frozen=True)

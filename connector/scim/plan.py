@@ -39,7 +39,14 @@ from connector.core.plan.flawed import Flawed, find_flawed, rows_text
 from connector.core.plan.model import Change, Plan
 from connector.core.records import MappedRecord
 from connector.errors import Problem
-from connector.scim.digest import PREVIOUS, Sent, attribute_hashes, payload_hash, record_hash
+from connector.scim.digest import (
+    PREVIOUS,
+    Sent,
+    attribute_hashes,
+    name_key,
+    payload_hash,
+    record_hash,
+)
 from connector.scim.payload import inactive_data, user_data
 
 
@@ -240,8 +247,10 @@ def _record(result: ScimPlan, record: MappedRecord, external: str, manager: str 
     else:
         change.action = "update"
     if before is not None and before.failed:
-        change.reason = (f"{change.reason}; " if change.reason else "") + (
-            f"Entra reported {before.failed} last time: sent again")
+        why = ("its outcome was never read (an interrupted run)"
+               if before.failed == "OutcomeUnknown" else
+               f"Entra reported {before.failed} last time")
+        change.reason = (f"{change.reason}; " if change.reason else "") + f"{why}: sent again"
     elif before is not None and before.hash == digest:
         change.reason = "unchanged, sent again (--full)"
     _send(result, change, external, record.key, data, manager=manager, before=before,
@@ -260,8 +269,12 @@ def _send(result: ScimPlan, change: Change, external: str, key: str, data: dict[
         digest = payload_hash(data)
     else:
         old = before.attributes if before is not None else {}
-        change.attributes = {name: ((PREVIOUS if name in old else None), flat[name])
-                             for name, value in hashes.items() if old.get(name) != value}
+        change.attributes = {}
+        for name, value in flat.items():
+            short = name_key(name)
+            digest_now = hashes.get(short)
+            if digest_now is not None and old.get(short) != digest_now:
+                change.attributes[name] = (PREVIOUS if short in old else None, value)
         if before is not None and "active" in change.attributes:
             change.attributes["active"] = (before.active, flat["active"])
     change.body = data
