@@ -100,3 +100,13 @@ def test_a_configured_run_posts_to_the_configured_job(state: Path, tmp_path: Pat
     reports = list((state / "reports").glob("*.json"))
     assert len(reports) == 1 and report(reports[0])["provisioning"]["requests"] == 7
     assert len(list((tmp_path / "payloads").glob("bulk-*.json"))) == 7
+
+
+def test_sandbox_reset_gives_a_fresh_job_that_the_next_run_fills_again(state: Path) -> None:
+    first = run("sync", str(SAMPLE_CSV), "--mapping", SCIM_MAPPING, "--wait", "0")
+    assert first.exit_code == 0
+    assert run("sandbox", "reset").exit_code == 0
+    assert not [u for u in list_users(sandbox_path(state)) if u.get("employeeId")]
+    again = run("sync", str(SAMPLE_CSV), "--mapping", SCIM_MAPPING, "--wait", "0")
+    assert again.exit_code == 0 and "337 pending" in again.output  # sent again, all of it
+    assert len([u for u in list_users(sandbox_path(state)) if u.get("employeeId")]) == 337
