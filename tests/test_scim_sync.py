@@ -286,3 +286,25 @@ def test_a_run_killed_while_waiting_is_completed_by_the_next(
     assert sent["2"].reason == (
         "Entra reported AzureActiveDirectoryInvalidUserPrincipalName last time: sent again")
     assert again.exit_code == 1
+
+
+def test_a_5xx_on_bulkupload_is_sent_again_and_counted(tmp_path: Path) -> None:
+    import httpx
+
+    failures = [503]
+
+    class Flaky(httpx.BaseTransport):
+        def __init__(self, inner: httpx.BaseTransport) -> None:
+            self.inner = inner
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/bulkUpload") and failures:
+                return httpx.Response(failures.pop(), json={"error": {
+                    "code": "ServiceUnavailable", "message": "try later"}})
+            return self.inner.handle_request(request)
+
+    job = make_tenant(SandboxConfig.for_tests(provisioning_log_lag_s=0),
+                      transport_wrapper=Flaky)
+    result = scim_sync(job, tmp_path)
+    assert result.exit_code == 0 and len(people(job)) == 337
+    assert result.provisioning is not None and result.provisioning["requests"] == 8
