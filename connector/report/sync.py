@@ -24,6 +24,12 @@ formats cannot disagree. The JSON report is a contract other tools rely on:
 * run metadata: ``run_id``, ``status``, ``dry_run``, ``source``, ``mapping``, ``tenant``,
   ``started``/``finished`` (ISO 8601 UTC, ``Z``), ``stopped`` (the safety reasons),
   ``records``, ``managed``.
+* SCIM runs (API-driven inbound provisioning) only: ``provisioning`` (the job, its
+  requests, throttling, budget, the wait and a count of outcomes per status; see
+  ``connector.run.scim_results.provisioning_section``) and, in each posted change's
+  ``outcome``, ``entra``: what Entra's provisioning engine did with the record, from its
+  logs (``connector.scim.Provisioned.as_dict``: status, action, code, reason, modified
+  properties old -> new); once known, the change's ``attributes`` are Entra's.
 
 Passwords never appear: the plan holds none and nothing here adds one.
 """
