@@ -29,7 +29,6 @@ the state holds (the users this connector provisioned through the job).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,10 +81,6 @@ class ScimPlan:
 
     plan: Plan
     sends: list[Send] = field(default_factory=list)
-
-    def external_id(self, index: int) -> str | None:
-        """The externalId of the change at ``index`` when it is a send."""
-        return next((s.external_id for s in self.sends if s.index == index), None)
 
 
 def _values(record: MappedRecord) -> dict[str, Any]:
@@ -283,7 +278,3 @@ def _send(result: ScimPlan, change: Change, external: str, key: str, data: dict[
                              digest or record_hash(hashes), hashes, bool(data["active"]),
                              manager))
 
-
-def count_sends(plan: ScimPlan) -> Counter[str]:
-    """Sends per action (what a run will post)."""
-    return Counter(plan.plan.changes[s.index].action for s in plan.sends)
