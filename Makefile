@@ -37,7 +37,18 @@ demo: $(STAMP)
 	$(HRC) sync sample_data/employees.csv --mapping mappings/default.yaml --show 0
 	@echo
 	$(HRC) runs --limit 3
-	@echo "Open $(DEMO_STATE)/sync.html (or dry-run.html) in a browser for the full diff."
+	@echo
+	@echo "== 7. the same export through Entra's API-driven inbound provisioning: SCIM =="
+	@echo "==    bulkUpload to the sandbox's provisioning job, outcomes from its logs  =="
+	$(HRC) sandbox reset
+	$(HRC) sandbox job
+	$(HRC) sync sample_data/employees.csv --mapping mappings/default-scim.yaml --dry-run \
+		--payloads $(DEMO_STATE)/payloads --show 4
+	$(HRC) sync sample_data/employees.csv --mapping mappings/default-scim.yaml \
+		--report $(DEMO_STATE)/scim.html --show 4
+	$(HRC) sync sample_data/employees.csv --mapping mappings/default-scim.yaml --show 0
+	@echo "Open $(DEMO_STATE)/sync.html (or dry-run.html, scim.html) in a browser for the full diff;"
+	@echo "$(DEMO_STATE)/payloads/ holds the SCIM requests exactly as posted."
 
 ## test: lint, type-check and run the whole suite in the same venv
 test: $(STAMP) lint

@@ -71,6 +71,9 @@ _WHERE: dict[str, str] = {
     "run_sync": "connector.run.sync",
     "open_tenant": "connector.run.tenant",
     "Tenant": "connector.run.tenant",
+    # API-driven inbound provisioning (a target: scim mapping posted to a job's bulkUpload)
+    "ScimOptions": "connector.run.scim",
+    "run_scim_sync": "connector.run.scim",
     # reports
     "render_report": "connector.report.sync",
     "report_dict": "connector.report.sync",
@@ -107,6 +110,7 @@ __all__ = [
     "Record",
     "RetriableGraphError",
     "RunInterrupted",
+    "ScimOptions",
     "SourceError",
     "SourceSchema",
     "SyncOptions",
@@ -126,6 +130,7 @@ __all__ = [
     "report_bytes",
     "report_dict",
     "run_job",
+    "run_scim_sync",
     "run_sync",
     "schema_from_mapping",
     "validate_file",
@@ -177,5 +182,6 @@ if TYPE_CHECKING:  # what type checkers and editors see; the same names as _WHER
     from connector.report.sync import sync_dict as report_dict
     from connector.run.job import run_job
     from connector.run.prepare import Prepared, prepare, validate_file
+    from connector.run.scim import ScimOptions, run_scim_sync
     from connector.run.sync import SyncOptions, plan_sync, run_sync
     from connector.run.tenant import Tenant, open_tenant

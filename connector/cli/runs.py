@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
 
 from connector.cli.common import console, handle_errors, state_option
+from connector.cli.sync import OPTION_NAMES, _overrides, tenant_options
 from connector.config import load_config
 from connector.run.history import list_runs, load_run
 from connector.run.history import state_dir as resolve_state
@@ -67,16 +69,29 @@ def runs_group(ctx: click.Context, limit: int, state_dir: Path | None,
 @click.argument("run_id")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
+@click.option("--refresh", is_flag=True,
+              help="SCIM runs: first read Entra's provisioning logs for the records still "
+                   "pending, and update the run's report and log.")
 @state_option
 @config_option
+@tenant_options
 @click.pass_context
 @handle_errors
-def runs_show(ctx: click.Context, run_id: str, fmt: str, state_dir: Path | None,
-              config_file: Path | None) -> None:
+def runs_show(ctx: click.Context, /, run_id: str, fmt: str, refresh: bool,
+              state_dir: Path | None, config_file: Path | None, **tenant: Any) -> None:
     """Print one run: its summary and the provisioning log, one line per operation."""
     if ctx.obj and state_dir is None and config_file is None:
         state_dir, config_file = ctx.obj
-    report, lines = load_run(runs_folder(state_dir, config_file), run_id)
+    folder = runs_folder(state_dir, config_file)
+    if refresh:
+        from connector.cli.scim import refresh as refresh_outcomes
+
+        overrides = _overrides(tenant)
+        if config_file is not None:  # the configuration's tenant, as its runs used
+            entra = load_config(config_file).entra_tenant
+            overrides = entra.settings_overrides() if entra is not None else overrides
+        refresh_outcomes(folder.parent, run_id, overrides, OPTION_NAMES)
+    report, lines = load_run(folder, run_id)
     if fmt == "json":
         click.echo(json.dumps({"report": report, "log": lines}, indent=2, ensure_ascii=False))
         return
@@ -96,8 +111,14 @@ def runs_show(ctx: click.Context, run_id: str, fmt: str, state_dir: Path | None,
     table = Table()
     for name in ("Time", "Action", "Employee", "UPN", "Attributes", "Outcome", "Request id"):
         table.add_column(name, overflow="fold")
+    if report.get("provisioning"):
+        counts = report["provisioning"].get("outcomes", {})
+        out.print("Entra's outcomes: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+                  highlight=False)
     for line in lines:
         outcome = line.get("outcome") or ""
+        if line.get("entra_action"):  # a SCIM record's outcome from Entra's logs
+            outcome += f" ({line['entra_action']})"
         if line.get("error"):
             outcome += f": {line.get('error_code') or ''} {line['error']}"
         table.add_row(line.get("time", ""), line.get("action", ""), line.get("employee_id", ""),

@@ -43,6 +43,12 @@ def sandbox_reset(state_dir: Path | None) -> None:
     folder = resolve_state(state_dir)
     folder.mkdir(parents=True, exist_ok=True)
     reset(sandbox_path(folder))
+    # A fresh job: what SCIM runs sent to the old one no longer exists there.
+    from connector.run.scim_state import ScimState, state_file
+
+    if state_file(folder).exists():
+        with ScimState(state_file(folder), str(_job(folder)["jobId"])) as sent:
+            sent.forget()
     click.echo(f"sandbox tenant reset ({sandbox_path(folder)})")
 
 
@@ -71,3 +77,35 @@ def sandbox_users(fmt: str, state_dir: Path | None) -> None:
                       str(user.get("accountEnabled")), manager.get("employeeId")
                       or manager.get("userPrincipalName") or "")
     console().print(table)
+    click.echo(f"API-driven provisioning: {_job(resolve_state(state_dir))['bulkUploadUrl']}")
+
+
+def _job(folder: Path, **change: str | None) -> dict[str, object]:
+    from connector.run.tenant import SANDBOX_ROOT
+    from connector.sandbox import provisioning_job
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return provisioning_job(sandbox_path(folder), root=SANDBOX_ROOT, **change)
+
+
+@sandbox_group.command("job")
+@click.option("--pause", "action", flag_value="Paused", help="Pause the job: uploads are "
+              "accepted and wait, nothing is processed or logged.")
+@click.option("--quarantine", "reason", metavar="REASON",
+              help="Put the job in quarantine with this reason (QuarantineOnDemand, "
+                   "EncounteredEscrowProportionThreshold ...).")
+@click.option("--start", "action", flag_value="Active",
+              help="Start the job again; uploads that waited are processed now.")
+@state_option
+@handle_errors
+def sandbox_job(action: str | None, reason: str | None, state_dir: Path | None) -> None:
+    """The sandbox's API-driven provisioning job: its bulkUpload URL (what sync
+    --bulk-upload-url takes; `sandbox serve` prints the served one) and its status."""
+    if action and reason:
+        raise click.UsageError("give one of --pause, --quarantine and --start")
+    status = "Quarantine" if reason else action
+    job = _job(resolve_state(state_dir), status=status, reason=reason)
+    click.echo(f"bulkUpload URL : {job['bulkUploadUrl']}")
+    click.echo(f"status         : {job['status']}" + (f" ({job['reason']})" if job["reason"]
+                                                     else ""))
+    click.echo(f"waiting uploads: {job['staged']}")

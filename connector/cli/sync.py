@@ -19,12 +19,13 @@ from connector.cli.common import (
     progress_for_terminal,
     state_option,
 )
+from connector.cli.scim import print_provisioning, scim_options, scim_sync
 from connector.core.plan.safety import Thresholds
 from connector.mapping import load_mapping
 from connector.report.sync import FORMATS_BY_SUFFIX, sync_terminal
 from connector.run.history import state_dir as resolve_state
 from connector.run.lock import RunLock
-from connector.run.outputs import ReportTarget, check_outputs, publish
+from connector.run.outputs import ReportTarget, check_folder, check_outputs, publish
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import open_tenant
 
@@ -101,6 +102,7 @@ def _overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
                    "usable key (blank or repeated); by default those disables are held.")
 @click.option("--default-domain", help="What DefaultDomain() gives (default: the domain of "
                                        "most users' UPNs).")
+@scim_options
 @state_option
 @tenant_options
 @handle_errors
@@ -109,6 +111,7 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
                  max_disables: int, max_disables_percent: float, max_changes: int,
                  max_changes_percent: float, min_source_percent: float,
                  allow_absent_disables: bool, default_domain: str | None,
+                 bulk_upload_url: str | None, full: bool, wait: float, payloads: Path | None,
                  state_dir: Path | None, **tenant: Any) -> None:
     """Sync an HR export into Entra ID: plan the difference, then apply it.
 
@@ -118,6 +121,11 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
     (report paths and the state folder are checked before anything is written), 3 when a
     safety threshold stopped the run before any write, 4 when another run holds the
     state folder's lock.
+
+    With a target: scim mapping it posts to an API-driven provisioning job instead
+    (--bulk-upload-url; Entra's provisioning engine writes to Entra ID or on-premises AD)
+    and reports each record's outcome from the provisioning logs; a paused or quarantined
+    job is exit 2.
     """
     for report in reports:
         if Path(report).suffix.lower() not in FORMATS_BY_SUFFIX:
@@ -129,6 +137,12 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
                            params=dict(parse_pairs(params, "--param")))
     folder = resolve_state(state_dir)
     check_outputs(state=folder, reports=targets)  # before anything is read or written
+    scim = mapping.target == "scim" or bulk_upload_url is not None
+    if payloads is not None:
+        if not scim:
+            raise click.BadParameter("is for SCIM runs (a target: scim mapping)",
+                                     param_hint="--payloads")
+        check_folder(payloads, "payloads folder")
     thresholds = Thresholds(max_disables=max_disables, max_disable_percent=max_disables_percent,
                             max_changes=max_changes, max_change_percent=max_changes_percent,
                             min_source_percent=min_source_percent)
@@ -144,14 +158,20 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
             click.echo(f"note: no tenant configured (AZURE_TENANT_ID ...): using "
                        f"{connection.label}", err=True)
         with progress_for_terminal() as bar:
-            result = run_sync(source, mapping, connection.graph, options=options,
-                              tenant=connection.label, runs_folder=folder / "runs",
-                              progress=bar)
+            if scim:  # API-driven inbound provisioning: post to the job's bulkUpload
+                result = scim_sync(source, mapping, connection, options=options,
+                                   url=bulk_upload_url, full=full, wait=wait,
+                                   payloads=payloads, state=folder, progress=bar)
+            else:
+                result = run_sync(source, mapping, connection.graph, options=options,
+                                  tenant=connection.label, runs_folder=folder / "runs",
+                                  progress=bar)
     for earlier in result.follows:
         click.echo(f"note: this run follows interrupted run {earlier}, which ended before it "
                    f"finished (hr-connector runs show {earlier}); it started from the tenant "
                    "as that run left it", err=True)
     console().print(sync_terminal(result, limit=show))
+    print_provisioning(result)
     publish(result, targets)
     for target in targets:
         click.echo(f"report: {target.path}")

@@ -209,6 +209,18 @@ class Policies(_Strict):
                                    "row has no usable key (blank or repeated)")
 
 
+class ScimTarget(_Strict):
+    """An API-driven inbound provisioning job to post to (with a ``target: scim`` mapping)
+    instead of writing users through Graph; the same tenant credentials."""
+
+    bulk_upload_url: str = Field(description="the job's Provisioning API Endpoint")
+    full: bool = Field(default=False, description="send every record, changed or not")
+    wait_minutes: float = Field(default=20.0, ge=0,
+                                description="how long to wait for Entra's outcomes")
+    payloads: ConfigPath | None = Field(default=None,
+                                  description="write every bulk request to this folder")
+
+
 class Paths(_Strict):
     """Where runs, reports and logs go (default: the state directory)."""
 
@@ -271,6 +283,8 @@ class Config(_Strict):
     parameters: dict[str, str] = Field(default_factory=dict)
     policies: Policies = Field(default_factory=Policies)
     reports: list[ReportFormat] = Field(default_factory=_default_reports)
+    #: None: write users through Graph; an API-driven provisioning job: post to it.
+    target: ScimTarget | None = None
     paths: Paths = Field(default_factory=Paths)
     retention: Retention = Field(default_factory=Retention)
     serve: ServeConfig = Field(default_factory=ServeConfig)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from connector.core.plan import Change, Plan
 from connector.errors import EXIT_OK, EXIT_RECORD_ERRORS, EXIT_SAFETY, Problem
@@ -22,6 +22,9 @@ class WriteOutcome:
     code: str | None = None
     status: int | None = None
     request_id: str | None = None
+    #: SCIM runs: what Entra's provisioning engine did with the record, from its logs
+    #: (``connector.scim.Provisioned.as_dict``); None for Graph writes.
+    entra: dict[str, Any] | None = None
 
 
 @dataclass
@@ -50,6 +53,9 @@ class SyncResult:
     #: Earlier runs that never finished (killed, crashed) and that this run follows: it
     #: plans from the tenant as they left it, so it completes their work.
     follows: list[str] = field(default_factory=list)
+    #: SCIM runs: the provisioning job, its requests, budget and outcomes (the JSON
+    #: report's ``provisioning`` section, ``connector.run.scim``); None for Graph runs.
+    provisioning: dict[str, Any] | None = None
 
     @property
     def failed(self) -> list[tuple[Change, WriteOutcome]]:

@@ -63,6 +63,11 @@ class CompiledMapping:
     #: Filters on Graph user properties naming the users the connector manages; empty:
     #: the users whose first matching attribute is set.
     managed: tuple[CompiledFilter, ...] = ()
+    #: ``graph`` (rules name Graph user properties) or ``scim`` (rules name SCIM
+    #: attributes of an API-driven provisioning job, ``connector.mapping.scim``).
+    target: str = "graph"
+    #: URNs of the custom SCIM extensions a ``scim`` mapping declares.
+    scim_extensions: tuple[str, ...] = ()
 
     def context(self, *, now: dt.datetime, directory: Any) -> EvalContext:
         """The evaluation context for a run: one clock and one directory for all records."""

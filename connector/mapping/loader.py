@@ -17,9 +17,10 @@ from pydantic import ValidationError
 from connector.errors import ConfigError, EvaluationError, MappingError
 from connector.mapping.engine import CompiledMapping, CompiledRule, memoize
 from connector.mapping.expr import FALSE, TRUE, EvalContext, Expression, compile_expression
+from connector.mapping.scim import scim_problems, scim_target
 from connector.mapping.scoping import any_holds, compile_filters
 from connector.mapping.spec import Condition, MappingSpec, Rule
-from connector.mapping.targets import converter, lookup, unknown_target_message
+from connector.mapping.targets import Target, converter, lookup, unknown_target_message
 from connector.mapping.yaml_errors import yaml_problem
 
 Values = Mapping[str, str | None]
@@ -102,10 +103,12 @@ def compile_spec(
         return expression
 
     rules: dict[str, CompiledRule] = {}
+    scim = spec.target == "scim"
+    extensions = tuple(spec.scim.extensions) if spec.scim else ()
     for name, rule in spec.attributes.items():
-        target = lookup(name)
-        if target is None:
-            errors.append(MappingError(unknown_target_message(name), file=file,
+        target = lookup(name) if not scim else scim_target(name, extensions)
+        if not isinstance(target, Target):
+            errors.append(MappingError(target or unknown_target_message(name), file=file,
                                        rule=f"attributes.{name}"))
             continue
         compiled = _compile_rule(rule, f"attributes.{name}", compile_text, columns)
@@ -114,7 +117,9 @@ def compile_spec(
             rules[name] = CompiledRule(target, evaluate, rule.default,
                                        rule.apply == "on_create", unique, text,
                                        column=rule.source, convert=converter(target))
-    for name in spec.matching:
+    errors.extend(MappingError(problem, file=file, rule=rule)
+                  for rule, problem in scim_problems(spec))
+    for name in spec.matching if not scim else ():
         if name not in spec.attributes:
             errors.append(MappingError(
                 f"matching attribute {name!r} has no rule under attributes:", file=file,
@@ -145,14 +150,15 @@ def compile_spec(
     optional = tuple(spec.source.optional_columns)
     required = tuple(sorted(c for c in columns if c not in optional and c != spec.source.key))
     return CompiledMapping(
-        file=file, key=spec.source.key, rules=rules, matching=tuple(spec.matching),
+        file=file, key=spec.source.key, rules=rules,
+        matching=("externalId",) if scim else tuple(spec.matching),
         scope=tuple(scope), leaver=leaver,
         delete_after_days=spec.leaver.delete_after_days if spec.leaver else None,
         manager_column=spec.manager.source if spec.manager else None, params=merged,
         partial=spec.source.partial, required_columns=(spec.source.key, *required),
         optional_columns=optional, country_columns=tuple(spec.source.country_columns),
         date_columns=tuple(spec.source.date_columns), description=spec.description,
-        managed=tuple(managed),
+        managed=tuple(managed), target=spec.target, scim_extensions=extensions,
     )
 
 

@@ -110,11 +110,23 @@ class Manager(_Strict):
     source: str
 
 
+class Scim(_Strict):
+    """What a ``target: scim`` mapping sends besides core and enterprise attributes."""
+
+    extensions: list[str] = Field(
+        default_factory=list,
+        description="URNs of custom SCIM extensions the rules write (URN:Name)")
+
+
 class MappingSpec(_Strict):
     """A whole mapping file."""
 
     version: Literal[1] = 1
     description: str = ""
+    #: ``graph``: Entra user properties written through Graph /users; ``scim``: SCIM
+    #: attributes posted to an API-driven provisioning job (``connector.mapping.scim``).
+    target: Literal["graph", "scim"] = "graph"
+    scim: Scim | None = None
     source: Source
     parameters: dict[str, str] = Field(default_factory=dict)
     matching: list[str] = Field(default_factory=lambda: ["employeeId"], min_length=1)

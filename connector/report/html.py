@@ -84,6 +84,9 @@ def outcome_text(outcome: Mapping[str, Any] | None) -> str:
     """``ok``, or ``failed: why (HTTP 400, code X, request-id Y)``; empty when not written."""
     if outcome is None:
         return ""
+    entra = outcome.get("entra")
+    if entra:  # a SCIM run: what Entra's provisioning engine did, from its logs
+        return entra_text(entra)
     if outcome["ok"]:
         return "ok"
     extras = ", ".join(f"{label} {outcome[name]}" for name, label in
@@ -91,6 +94,19 @@ def outcome_text(outcome: Mapping[str, Any] | None) -> str:
                        if outcome[name] is not None)
     reason = outcome["error"] or "no reason given"
     return f"failed: {reason} ({extras})" if extras else f"failed: {reason}"
+
+
+def entra_text(entra: Mapping[str, Any]) -> str:
+    """``Entra: create, success`` or ``Entra: update, failure: why (code X)``; pending
+    records say so (the outcome is not in the provisioning logs yet)."""
+    if entra.get("status") == "pending":
+        return "sent; Entra's outcome pending (runs show RUN --refresh)"
+    text = f"Entra: {entra.get('action') or 'other'}, {entra.get('status')}"
+    if entra.get("reason") or entra.get("code"):
+        text += f": {entra.get('reason') or ''}".rstrip()
+        if entra.get("code"):
+            text += f" (code {entra['code']})"
+    return text
 
 
 def problem_where(problem: Mapping[str, Any]) -> str:

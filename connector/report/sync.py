@@ -24,6 +24,12 @@ formats cannot disagree. The JSON report is a contract other tools rely on:
 * run metadata: ``run_id``, ``status``, ``dry_run``, ``source``, ``mapping``, ``tenant``,
   ``started``/``finished`` (ISO 8601 UTC, ``Z``), ``stopped`` (the safety reasons),
   ``records``, ``managed``.
+* SCIM runs (API-driven inbound provisioning) only: ``provisioning`` (the job, its
+  requests, throttling, budget, the wait and a count of outcomes per status; see
+  ``connector.run.scim_results.provisioning_section``) and, in each posted change's
+  ``outcome``, ``entra``: what Entra's provisioning engine did with the record, from its
+  logs (``connector.scim.Provisioned.as_dict``: status, action, code, reason, modified
+  properties old -> new); once known, the change's ``attributes`` are Entra's.
 
 Passwords never appear: the plan holds none and nothing here adds one.
 """
@@ -89,8 +95,11 @@ def _json_value(value: Any) -> Any:
 def _outcome_dict(outcome: WriteOutcome | None) -> dict[str, Any] | None:
     if outcome is None:
         return None
-    return {"ok": outcome.ok, "error": outcome.error, "code": outcome.code,
-            "status": outcome.status, "requestId": outcome.request_id}
+    item: dict[str, Any] = {"ok": outcome.ok, "error": outcome.error, "code": outcome.code,
+                            "status": outcome.status, "requestId": outcome.request_id}
+    if outcome.entra is not None:
+        item["entra"] = outcome.entra
+    return item
 
 
 def _change_dict(change: Change, outcome: WriteOutcome | None) -> dict[str, Any]:
@@ -127,7 +136,7 @@ def sync_dict(result: SyncResult) -> dict[str, Any]:
     summary: dict[str, int] = {action: plan.count(action) for action in ACTIONS}
     summary["written"] = sum(1 for o in result.outcomes.values() if o.ok)
     summary["failed"] = len(failed)
-    return {
+    report = {
         "run_id": result.run_id,
         "status": result.status,
         "dry_run": result.dry_run,
@@ -147,6 +156,9 @@ def sync_dict(result: SyncResult) -> dict[str, Any]:
         "errors": [*(problem_dict(p) for p in plan.errors),
                    *(_failed_write(c, o) for c, o in failed)],
     }
+    if result.provisioning is not None:
+        report["provisioning"] = result.provisioning
+    return report
 
 
 def _counted(report: Mapping[str, Any]) -> list[str]:

@@ -119,6 +119,9 @@ def records_csv(columns: Sequence[str], records: Iterable[Record]) -> str:
 # --- preview: desired users ---------------------------------------------------------------
 
 PREVIEW_COLUMNS = ("displayName", "userPrincipalName", "jobTitle", "accountEnabled")
+#: The SCIM attribute a ``target: scim`` mapping writes for each preview column.
+_SCIM_COLUMNS = {"userPrincipalName": "userName", "jobTitle": "title",
+                 "accountEnabled": "active"}
 
 
 def _note(record: MappedRecord) -> str:
@@ -179,7 +182,8 @@ def preview_table(records: Sequence[MappedRecord]) -> Table:
         values = record.for_create()
         table.add_row(
             str(record.row), record.key, Text(record.status, style=styles[record.status]),
-            *(Text(_display(values.get(name))) for name in PREVIEW_COLUMNS),
+            *(Text(_display(values.get(name, values.get(_SCIM_COLUMNS.get(name, name)))))
+              for name in PREVIEW_COLUMNS),
             record.manager_key or "", Text(_note(record)))
     return table
 
@@ -195,9 +199,10 @@ def preview_detail(record: MappedRecord) -> Table:
                (record.defaults, "default, on create")]
     for values, applies in sources:
         for name, value in values.items():
-            table.add_row(name, Text(_display(value)), applies)
+            # Text, not markup: a SCIM name holds brackets (addresses[type eq "work"]...).
+            table.add_row(Text(name), Text(_display(value)), applies)
     for name in record.empty:
-        table.add_row(name, Text("(empty)", style="dim"), "always")
+        table.add_row(Text(name), Text("(empty)", style="dim"), "always")
     if record.manager_key:
         table.add_row("manager", Text(f"the user with HR key {record.manager_key}"), "always")
     note = _note(record)

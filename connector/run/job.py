@@ -111,9 +111,12 @@ class _Job:
     progress: Progress | None = None
 
     def sync(self, source: Source) -> SyncResult:
-        result = run_sync(source, self.mapping, self.graph, options=self.options,
-                          tenant=self.tenant, runs_folder=self.state / "runs",
-                          progress=self.progress)
+        if self.config.target is not None:  # API-driven inbound provisioning
+            result = self._scim(source)
+        else:
+            result = run_sync(source, self.mapping, self.graph, options=self.options,
+                              tenant=self.tenant, runs_folder=self.state / "runs",
+                              progress=self.progress)
         for earlier in result.follows:
             log("follows interrupted run", level=logging.WARNING, run_id=result.run_id,
                 interrupted=earlier)
@@ -125,6 +128,23 @@ class _Job:
             log("safety stop", level=logging.ERROR, run_id=result.run_id, reason=reason)
         if self.on_result:
             self.on_result(result)
+        return result
+
+    def _scim(self, source: Source) -> SyncResult:
+        from connector.run.scim import ScimOptions, run_scim_sync
+
+        target = self.config.target
+        assert target is not None
+        scim = ScimOptions(bulk_upload_url=target.bulk_upload_url, full=target.full,
+                           wait=target.wait_minutes * 60, payloads=target.payloads,
+                           url_name=f"target.bulk_upload_url in {self.config.file}",
+                           sandbox=self.config.entra_tenant is None)
+        result = run_scim_sync(source, self.mapping, self.graph, options=self.options,
+                               scim=scim, tenant=self.tenant, state_folder=self.state,
+                               progress=self.progress)
+        if result.provisioning:
+            log("provisioning outcomes", run_id=result.run_id,
+                **result.provisioning.get("outcomes", {}))
         return result
 
     def one(self, source: Source) -> int:

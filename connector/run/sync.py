@@ -28,7 +28,7 @@ from connector.core.plan import Change, Plan, Policy, build_plan, match_users
 from connector.core.plan.compare import GraphValues
 from connector.core.plan.safety import Thresholds, check_safety
 from connector.core.results import SyncResult, WriteOutcome
-from connector.errors import ConnectorError, Problem, RunInterrupted
+from connector.errors import ConfigError, ConnectorError, Problem, RunInterrupted
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, StubDirectory
 from connector.mapping.scoping import any_holds
@@ -123,6 +123,10 @@ def plan_sync(
     progress: Progress | None = None,
 ) -> tuple[Plan, list[Problem]]:
     """Everything up to the plan: no write happens here (this is the dry run)."""
+    if mapping.target != "graph":
+        raise ConfigError(f"{mapping.file} is a SCIM mapping (target: scim): it posts to an "
+                          "API-driven provisioning job (sync --bulk-upload-url, or target: "
+                          "in a configuration), not to Graph /users")
     clock = time.perf_counter
     timings = {} if timings is None else timings
     progress = progress or NoProgress()

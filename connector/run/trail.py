@@ -154,6 +154,18 @@ class RunTrail:
         if self._unsynced >= FSYNC_LINES or time.monotonic() - self._synced_at >= FSYNC_SECONDS:
             self.sync()
 
+    def note(self, fields: dict[str, Any]) -> None:
+        """Log one line that is not a planned write (a SCIM record's outcome from Entra's
+        provisioning logs): ``time`` and ``run_id`` are added; values are never logged."""
+        assert self._handle is not None, "start() the trail first"
+        line = {"time": iso(clock.now()), "run_id": self.run_id, **fields}
+        self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        self.lines += 1
+        self._unsynced += 1
+        if self._unsynced >= FSYNC_LINES or time.monotonic() - self._synced_at >= FSYNC_SECONDS:
+            self.sync()
+
     def sync(self) -> None:
         """Force the lines written so far to disk."""
         if self._handle is not None and self._unsynced:

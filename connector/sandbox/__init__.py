@@ -21,7 +21,7 @@ Nothing here imports the connector's own Graph client.
 from .app import SandboxApp, create_app
 from .config import SandboxConfig, default_state_dir, default_state_path
 from .inprocess import SyncASGITransport, sandbox_client
-from .server import SandboxServer, list_users, reset, running_sandbox, serve
+from .server import SandboxServer, list_users, provisioning_job, reset, running_sandbox, serve
 from .tls import TlsFiles, ensure_tls_files
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "default_state_path",
     "ensure_tls_files",
     "list_users",
+    "provisioning_job",
     "reset",
     "running_sandbox",
     "sandbox_client",

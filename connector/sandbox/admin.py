@@ -10,6 +10,8 @@ Unauthenticated by design: the server only binds loopback addresses. Endpoints:
 - ``POST /_sandbox/users`` — insert a raw document, bypassing validation (e.g. a synced user)
 - ``DELETE /_sandbox/users/{id}`` — purge permanently (delta then says ``deleted``)
 - ``POST /_sandbox/throttle/reset``, ``POST /_sandbox/expire-tokens``, ``GET /_sandbox/stats``
+- ``GET /_sandbox/provisioning`` (the job's bulkUpload URL and status) / ``POST`` with
+  ``{"status": "Paused" | "Quarantine" | "Active", "reason"?}``
 """
 
 from __future__ import annotations
@@ -101,6 +103,19 @@ def admin_routes(app: SandboxApp) -> list[Route]:
     async def stats(request: Request) -> Response:
         return JSONResponse(dict(state.stats))
 
+    async def provisioning(request: Request) -> Response:
+        job = app.provisioning
+        if request.method == "POST":
+            body = json.loads(await request.body() or b"{}")
+            try:
+                job.set_status(str(body.get("status")), body.get("reason"), now=state.clock())
+            except (ValueError, AttributeError) as error:
+                return JSONResponse({"error": str(error)}, status_code=400)
+        code, reason = job.store.status()
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse({"bulkUploadUrl": job.bulk_url(f"{base}/v1.0"), "status": code,
+                             "reason": reason, "staged": job.store.staged_count()})
+
     return [
         Route("/_sandbox/config", get_config, methods=["GET"]),
         Route("/_sandbox/config", patch_config, methods=["PATCH", "POST"]),
@@ -113,4 +128,5 @@ def admin_routes(app: SandboxApp) -> list[Route]:
         Route("/_sandbox/throttle/reset", throttle_reset, methods=["POST"]),
         Route("/_sandbox/expire-tokens", expire_tokens, methods=["POST"]),
         Route("/_sandbox/stats", stats, methods=["GET"]),
+        Route("/_sandbox/provisioning", provisioning, methods=["GET", "POST"]),
     ]

@@ -38,6 +38,7 @@ from .config import SandboxConfig
 from .envelope import JSON_CONTENT_TYPE, CIDict, Context, GraphError, GraphRequest, GraphResponse
 from .faults import Faults
 from .graph import Graph
+from .provisioning import Provisioning
 from .state import Clock, SandboxState
 from .throttle import Throttle
 
@@ -81,9 +82,12 @@ class SandboxApp:
         self.throttle = Throttle(state)
         self.faults = Faults(state)
         self.graph = Graph(state, self.throttle, self.faults)
+        self.provisioning = Provisioning(state)
         self.starlette = Starlette(routes=[
             *admin_routes(self),
             Route("/v1.0/{path:path}", self.graph_endpoint, methods=_GRAPH_METHODS),
+            # beta only for the provisioning endpoints (CSV2SCIM posts to beta, §1).
+            Route("/beta/{path:path}", self.graph_endpoint, methods=_GRAPH_METHODS),
             Route("/{tenant}/v2.0/.well-known/openid-configuration", self.discovery),
             Route("/{tenant}/discovery/instance", self.instance),
             Route("/{tenant}/discovery/v2.0/keys", self.keys),
@@ -109,6 +113,7 @@ class SandboxApp:
         with self.state.lock:
             self.state.lag.clear()
         self.state.stats.clear()
+        self.provisioning.store.reset()
 
     # --- identity platform (§7) -------------------------------------------------------------
     async def discovery(self, request: Request) -> Response:
@@ -165,7 +170,13 @@ class SandboxApp:
                            CIDict(dict(request.headers)), body or None)
         try:
             authenticate(state, req.headers, ctx)
-            if req.path.strip("/").lower() == "$batch":
+            version = request.url.path.split("/")[1]
+            if Provisioning.handles(req.path):
+                response = self.provisioning.execute(req, ctx, version)
+            elif version != "v1.0":
+                raise GraphError(400, "BadRequest", "The sandbox serves only the "
+                                 "provisioning endpoints under /beta.")
+            elif req.path.strip("/").lower() == "$batch":
                 if req.method != "POST":
                     raise GraphError(405, "Request_BadRequest",
                                      "Specified HTTP method is not allowed for the request "

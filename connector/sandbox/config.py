@@ -25,6 +25,10 @@ DEFAULT_APP_ROLES: tuple[str, ...] = (
     "User.ReadWrite.All",
     "User-LifeCycleInfo.ReadWrite.All",
     "User-PasswordProfile.ReadWrite.All",
+    # API-driven inbound provisioning (api-driven-inbound.md §1, §2).
+    "SynchronizationData-User.Upload",
+    "Synchronization.Read.All",
+    "AuditLog.Read.All",
 )
 
 
@@ -147,6 +151,21 @@ class SandboxConfig(BaseModel):
     #: Added latency per Graph HTTP request (plus 0..jitter ms, seeded).
     latency_ms: int = Field(default=0, ge=0)
     latency_jitter_ms: int = Field(default=0, ge=0)
+
+    # --- API-driven inbound provisioning (api-driven-inbound.md §1, §2, §9) ----------------
+    #: Seconds between the engine processing a record and its log entry appearing (Entra:
+    #: 5-10 minutes, §2; short here so a demo sees its results).
+    provisioning_log_lag_s: float = Field(default=2.0, ge=0)
+    #: Entries per page of ``GET /auditLogs/provisioning`` without ``$top``.
+    provisioning_page_size: int = Field(default=100, ge=1, le=1000)
+    #: bulkUpload requests per rolling window (40 per 5 s, §1 Limits, E3) ...
+    bulk_rate_limit: int = Field(default=40, ge=1)
+    bulk_rate_window_s: float = Field(default=5.0, gt=0)
+    #: ... and per 24 hours (6,000, E3); throttled requests count too.
+    bulk_daily_limit: int = Field(default=6000, ge=1)
+    #: Deterministic switch: the next N bulkUpload requests answer 429 with this Retry-After.
+    bulk_throttle_next: int = Field(default=0, ge=0)
+    bulk_throttle_retry_after_s: float = Field(default=1.0, ge=0)
 
     def update(self, changes: dict[str, object]) -> None:
         """Apply several changes at once, validating all of them before changing anything."""

@@ -23,6 +23,7 @@ from connector.sandbox.serving import QuickStopServer, serve_in_thread
 from .admin import user_record
 from .app import SandboxApp, create_app
 from .config import SandboxConfig, default_state_dir, default_state_path
+from .provisioning import ProvisioningStore
 from .state import Clock
 from .store import Store
 from .tls import ensure_tls_files
@@ -138,6 +139,7 @@ def serve(host: str = "127.0.0.1", port: int = 8443, *, state_path: str | Path |
     echo(f"  authority : {base}/{app.state.tenant_id}   (msal: instance_discovery=False)")
     echo(f"  graph     : {base}/v1.0")
     echo(f"  admin     : {base}/_sandbox/config")
+    echo(f"  bulkUpload: {app.provisioning.bulk_url(base + '/v1.0')}")
     if ca_path is not None:
         echo(f"  CA        : {ca_path}")
         echo(f"  trust it  : export SSL_CERT_FILE={ca_path} REQUESTS_CA_BUNDLE={ca_path}")
@@ -148,13 +150,34 @@ def serve(host: str = "127.0.0.1", port: int = 8443, *, state_path: str | Path |
 
 
 def reset(state_path: str | Path | None = None) -> None:
-    """Reseed the tenant at ``state_path`` (users and change log; tenant id and secret stay)."""
+    """Reseed the tenant at ``state_path`` (users and change log; tenant id and secret stay)
+    and give it a fresh provisioning job (active, no logs, the daily quota unused)."""
     store = Store(Path(state_path).expanduser() if state_path else default_state_path(),
                   clock_now=time.time())
     try:
         store.reset(time.time())
+        ProvisioningStore(store).reset()
     finally:
         store.close()
+
+
+def provisioning_job(state_path: str | Path | None = None, *, root: str,
+                     status: str | None = None, reason: str | None = None) -> dict[str, Any]:
+    """The sandbox's provisioning job: its bulkUpload URL under the Graph root ``root``,
+    its status, and uploads waiting for it. ``status`` sets it first (``Paused``,
+    ``Quarantine`` with ``reason``, or ``Active``, which processes what waited)."""
+    app = create_app(Path(state_path).expanduser() if state_path else default_state_path())
+    try:
+        provisioning = app.provisioning
+        if status is not None:
+            provisioning.set_status(status, reason, now=time.time())
+        code, why = provisioning.store.status()
+        return {"bulkUploadUrl": provisioning.bulk_url(f"{root.rstrip('/')}/v1.0"),
+                "servicePrincipalId": provisioning.ids.service_principal,
+                "jobId": provisioning.ids.job, "status": code, "reason": why,
+                "staged": provisioning.store.staged_count()}
+    finally:
+        app.state.store.close()
 
 
 def list_users(state_path: str | Path | None = None, *,
