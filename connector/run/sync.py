@@ -32,7 +32,7 @@ from connector.errors import ConnectorError, Problem, RunInterrupted
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, StubDirectory
 from connector.mapping.scoping import any_holds
-from connector.report.sync import sync_dict
+from connector.report.contract import sync_report
 from connector.run.apply import apply_plan
 from connector.run.history import new_run_id
 from connector.run.prepare import Source, prepare, source_name
@@ -209,7 +209,7 @@ def finish_run(
                 f"{trail.run_id})") from exc
         timings["apply"] = time.perf_counter() - applying
     result.finished = clock.now()
-    trail.finish(sync_dict(result))
+    trail.finish(sync_report(result))
     return result
 
 

@@ -31,7 +31,7 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +39,7 @@ from connector.core import clock
 from connector.core.plan import Change
 from connector.core.results import WriteOutcome
 from connector.errors import ConfigError, ConnectorError
+from connector.report.contract import write_json
 
 #: Force the log to disk at least this often (lines; a Graph $batch holds 20) ...
 FSYNC_LINES = 20
@@ -55,12 +56,16 @@ def iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step: a reader (or a crash) sees the old file
-    or the new one, never half of one."""
+def write_atomically(path: Path, text: str | Callable[[IO[str]], None]) -> None:
+    """Replace ``path`` with ``text`` (or what ``text(handle)`` writes, for a file too
+    large to hold as one string) in one step: a reader (or a crash) sees the old file or
+    the new one, never half of one."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
+        if isinstance(text, str):
+            handle.write(text)
+        else:
+            text(handle)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
@@ -91,6 +96,7 @@ class RunTrail:
         self._handle: IO[str] | None = None
         self._unsynced = 0
         self._synced_at = time.monotonic()
+        self._fsync_pending = False
         self._finished = False
 
     def start(self) -> RunTrail:
@@ -148,24 +154,32 @@ class RunTrail:
             "error": outcome.error if outcome else None,
         }
         self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-        self._handle.flush()
         self.lines += 1
+        if outcome is None:
+            # Nothing was written to the tenant (a dry run, a stopped run): these lines
+            # are forced to disk once, by finish(), not one Graph batch at a time.
+            return
+        self._handle.flush()
         self._unsynced += 1
         if self._unsynced >= FSYNC_LINES or time.monotonic() - self._synced_at >= FSYNC_SECONDS:
             self.sync()
 
     def sync(self) -> None:
         """Force the lines written so far to disk."""
-        if self._handle is not None and self._unsynced:
+        if self._handle is not None:
             self._handle.flush()
-            os.fsync(self._handle.fileno())
+            if self._unsynced or self._fsync_pending:
+                os.fsync(self._handle.fileno())
+        self._fsync_pending = False
         self._unsynced = 0
         self._synced_at = time.monotonic()
 
-    def finish(self, report: dict[str, Any]) -> Path:
-        """Replace the marker with the run's report, then release the log."""
+    def finish(self, report: Mapping[str, Any]) -> Path:
+        """Replace the marker with the run's report (streamed: ``write_json``), then
+        release the log."""
+        self._fsync_pending = self.lines > 0
         self.sync()
-        write_atomically(self.report_path, json.dumps(report, indent=2, ensure_ascii=False))
+        write_atomically(self.report_path, lambda handle: write_json(report, handle))
         self._finished = True
         self._close()
         return self.report_path

@@ -48,6 +48,11 @@ class Change:
     errors: list[Problem] = field(default_factory=list)
     held: Action | None = None
 
+    @property
+    def attribute_count(self) -> int:
+        """How many attributes the change names (reports count rows with it)."""
+        return len(self.attributes)
+
     def hold(self, why: str) -> None:
         """Turn this change into a held one (it keeps what it would have changed)."""
         if self.action == "held":
