@@ -112,10 +112,11 @@ def compile_spec(
             continue
         compiled = _compile_rule(rule, f"attributes.{name}", compile_text, columns)
         if compiled is not None:
-            evaluate, text, unique = compiled
+            evaluate, text, unique, reads = compiled
             rules[name] = CompiledRule(target, evaluate, rule.default,
                                        rule.apply == "on_create", unique, text,
-                                       column=rule.source, convert=converter(target))
+                                       column=rule.source, convert=converter(target),
+                                       columns=reads)
     for name in spec.matching:
         if name not in spec.attributes:
             errors.append(MappingError(
@@ -164,14 +165,17 @@ Evaluate = Callable[[Values, EvalContext], Any]
 def _compile_rule(
     rule: Rule, where: str, compile_text: Callable[[str, str], Expression | None],
     columns: set[str],
-) -> tuple[Evaluate, str, bool] | None:
+) -> tuple[Evaluate, str, bool, frozenset[str]] | None:
+    """The rule's evaluation, its text, whether it picks unique values, and the columns
+    it reads."""
     if rule.source is not None:
         column = rule.source
         columns.add(column)
-        return (lambda values, context: values.get(column)), f"[{column}]", False
+        return ((lambda values, context: values.get(column)), f"[{column}]", False,
+                frozenset({column}))
     if rule.constant is not None:
         constant = rule.constant
-        return (lambda values, context: constant), f'"{constant}"', False
+        return (lambda values, context: constant), f'"{constant}"', False, frozenset()
     assert rule.expression is not None
     expression = compile_text(rule.expression, where)
     if expression is None:
@@ -179,7 +183,7 @@ def _compile_rule(
     evaluate: Evaluate = expression.evaluate
     if expression.deterministic and expression.references:
         evaluate = memoize(evaluate, sorted(expression.references))
-    return evaluate, expression.text, expression.uses_unique
+    return evaluate, expression.text, expression.uses_unique, frozenset(expression.references)
 
 
 def _compile_condition(

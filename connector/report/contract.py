@@ -5,17 +5,21 @@ so that a run of a million changes costs what it shows. Pure.
 metadata, the summary, warnings, errors) are built at once, its ``changes`` are a
 ``ChangeItems``, made one item at a time each time a format reads them and never held
 together. ``sync_dict(result)`` is the same report as plain JSON data (every item in a
-list), for callers that want it whole. ``write_json`` streams a report to a file.
+list), for callers that want it whole. ``write_json`` streams a report to a file, with
+orjson (the standard library's indenting encoder took longer to write a report than the
+run took to plan it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import io
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from itertools import islice
 from typing import IO, Any
+
+import orjson
 
 from connector.core.plan import ACTIONS, Change
 from connector.core.results import SyncResult, WriteOutcome
@@ -50,9 +54,8 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def _plain(value: Any) -> Any:
-    # Nearly every value is text or null: skip the conversion for those.
-    return value if value is None or type(value) is str else json_value(value)
+#: Types JSON holds as they are (nearly every value is text or null).
+_PLAIN = frozenset({str, type(None), bool, int, float})
 
 
 def _outcome_dict(outcome: WriteOutcome | None) -> dict[str, Any] | None:
@@ -71,8 +74,9 @@ def change_item(change: Change, outcome: WriteOutcome | None) -> dict[str, Any]:
         "row": change.row,
         "userId": change.user_id or (outcome.user_id if outcome else None),
         "reason": change.reason,
-        "attributes": {name: {"old": _plain(old), "new": _plain(new)}
-                       for name, (old, new) in change.attributes.items()},
+        "attributes": {name: {"old": old if type(old) in _PLAIN else json_value(old),
+                              "new": new if type(new) in _PLAIN else json_value(new)}
+                       for name, old, new in change.attribute_items()},
         "outcome": _outcome_dict(outcome),
     }
     if change.action == "held":
@@ -167,29 +171,42 @@ def sync_dict(result: SyncResult) -> dict[str, Any]:
     return report
 
 
-def write_json(report: Mapping[str, Any], handle: IO[str]) -> None:
-    """Write the report as JSON to ``handle``, streaming: the run's fields one a line as
-    before, and each item of ``changes``, ``warnings`` and ``errors`` on a line of its own
-    (one line per change reads and greps well; whole-report indentation took four times
-    as long to write as the report took to plan, see README "Speed")."""
-    handle.write("{")
+def write_json(report: Mapping[str, Any], handle: IO[bytes]) -> None:
+    """Write the report to ``handle`` as UTF-8 JSON, streaming: the same text as
+    ``json.dumps(sync_dict(result), indent=2, ensure_ascii=False)`` plus a newline, with
+    ``changes`` encoded a chunk at a time and never held whole. orjson writes it about 35
+    times as fast as the standard library's indenting encoder (README "Speed")."""
+    handle.write(b"{")
     for number, (name, value) in enumerate(report.items()):
-        handle.write(",\n  " if number else "\n  ")
-        handle.write(json.dumps(name))
-        handle.write(": ")
-        if name in ("changes", "warnings", "errors"):
+        handle.write(b",\n  " if number else b"\n  ")
+        handle.write(orjson.dumps(name))
+        handle.write(b": ")
+        if isinstance(value, ChangeItems):
             _write_items(value, handle)
         else:
-            handle.write(json.dumps(value, indent=2, ensure_ascii=False).replace("\n",
-                                                                                 "\n  "))
-    handle.write("\n}\n")
+            handle.write(_indented(value))
+    handle.write(b"\n}\n")
 
 
-def _write_items(items: Any, handle: IO[str]) -> None:
+def _indented(value: Any) -> bytes:
+    # A value one level down: orjson's two-space indentation, shifted by two.
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n  ")
+
+
+def _write_items(items: ChangeItems, handle: IO[bytes]) -> None:
     iterator = iter(items)
     first = True
     while chunk := list(islice(iterator, _CHUNK)):
-        handle.write("[\n    " if first else ",\n    ")
-        handle.write(",\n    ".join(json.dumps(item, ensure_ascii=False) for item in chunk))
+        text = _indented(chunk)
+        # The chunk's list brackets go: "[\n    {...},\n    {...}\n  ]" -> its items.
+        handle.write(b"[\n    " if first else b",\n    ")
+        handle.write(text[6:-4])
         first = False
-    handle.write("[]" if first else "\n  ]")
+    handle.write(b"[]" if first else b"\n  ]")
+
+
+def json_bytes(report: Mapping[str, Any]) -> bytes:
+    """The whole JSON report as bytes (``write_json`` to memory)."""
+    buffer = io.BytesIO()
+    write_json(report, buffer)
+    return buffer.getvalue()

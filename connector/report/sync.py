@@ -40,7 +40,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from connector.core.plan import ACTIONS, WRITES
 from connector.core.results import SyncResult
-from connector.report.contract import ChangeItems, sync_dict, sync_report, write_json
+from connector.report.contract import (
+    ChangeItems,
+    json_bytes,
+    sync_dict,
+    sync_report,
+    write_json,
+)
 from connector.report.html import (
     headline,
     html_page,
@@ -256,6 +262,8 @@ def sync_xlsx(result: SyncResult, report: Report | None = None) -> bytes:
 def report_bytes(result: SyncResult, fmt: Format | str, report: Report | None = None) -> bytes:
     """What a report file in ``fmt`` holds: the text formats in UTF-8, or the workbook.
     ``report``: the run's ``sync_report``, when the caller renders several formats."""
+    if fmt == "json":
+        return json_bytes(report or sync_report(result))
     content = render(result, fmt, report)
     return content.encode("utf-8") if isinstance(content, str) else content
 
@@ -268,9 +276,7 @@ def render(result: SyncResult, fmt: Format | str, report: Report | None = None) 
                          "xlsx")
     report = report or sync_report(result)
     if fmt == "json":
-        buffer = io.StringIO()
-        write_json(report, buffer)
-        return buffer.getvalue()
+        return json_bytes(report).decode("utf-8")
     if fmt == "html":
         return sync_html(result, report)
     if fmt == "csv":

@@ -136,11 +136,11 @@ def plan_sync(
     prepared = prepare(source, mapping, now=now, directory=directory, sheet=options.sheet,
                        create_rules=False, check_managers=False)
     matches, problems = match_users(prepared.mapped, current, mapping.matching)
-    records = {record.row: record for record in prepared.validation.records}
     for mapped in prepared.mapped:
         if (mapped.status == "mapped" and not mapped.leaver and mapped.row not in matches
                 and mapped.row not in problems):
-            mapping.finish_create(records[mapped.row], mapped, prepared.context)
+            mapping.finish_create(None, mapped, prepared.context)
+        mapped.inputs = None  # a matched record never runs its create-only rules
     timings["source"] = clock() - started
     progress.stage("planning")
     started = clock()

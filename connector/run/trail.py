@@ -56,14 +56,14 @@ def iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_atomically(path: Path, text: str | Callable[[IO[str]], None]) -> None:
-    """Replace ``path`` with ``text`` (or what ``text(handle)`` writes, for a file too
-    large to hold as one string) in one step: a reader (or a crash) sees the old file or
-    the new one, never half of one."""
+def write_atomically(path: Path, text: str | Callable[[IO[bytes]], None]) -> None:
+    """Replace ``path`` with ``text`` (or the UTF-8 bytes ``text(handle)`` writes, for a
+    file too large to hold as one string) in one step: a reader (or a crash) sees the old
+    file or the new one, never half of one."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
+    with temporary.open("wb") as handle:
         if isinstance(text, str):
-            handle.write(text)
+            handle.write(text.encode("utf-8"))
         else:
             text(handle)
         handle.flush()
@@ -146,7 +146,7 @@ class RunTrail:
             "employee_id": change.key,
             "upn": change.upn,
             "object_id": (outcome.user_id if outcome and outcome.user_id else change.user_id),
-            "attributes": sorted(change.attributes),
+            "attributes": sorted(name for name, _, _ in change.attribute_items()),
             "outcome": ("dry-run" if dry_run else "not-run" if outcome is None
                         else "ok" if outcome.ok else "failed"),
             "request_id": outcome.request_id if outcome else None,
