@@ -8,13 +8,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import TaskID
 
 from connector.errors import EXIT_INTERNAL, ConfigError, ConnectorError
+
+if TYPE_CHECKING:  # rich loads with the first command that prints a table
+    from rich.console import Console
+    from rich.progress import TaskID
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -24,6 +26,8 @@ DEFAULT_MAPPING = Path("mappings") / "default.yaml"
 
 def console(*, stderr: bool = False) -> Console:
     """A console for tables; wide enough to stay readable when piped to a file or mail."""
+    from rich.console import Console
+
     width = None if sys.stdout.isatty() else 160
     return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
 
