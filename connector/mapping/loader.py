@@ -16,7 +16,14 @@ from pydantic import ValidationError
 
 from connector.errors import ConfigError, EvaluationError, MappingError
 from connector.mapping.engine import CompiledMapping, CompiledRule, memoize
-from connector.mapping.expr import FALSE, TRUE, EvalContext, Expression, compile_expression
+from connector.mapping.expr import (
+    FALSE,
+    TRUE,
+    EvalContext,
+    Expression,
+    SharedCalls,
+    compile_expression,
+)
 from connector.mapping.scoping import any_holds, compile_filters
 from connector.mapping.spec import Condition, MappingSpec, Rule
 from connector.mapping.targets import converter, lookup, unknown_target_message
@@ -81,10 +88,14 @@ def compile_spec(
             raise ConfigError(f"unknown parameter {name!r} for {file} (its parameters: {known})")
         merged[name] = value
     columns: set[str] = {spec.source.key}
+    texts = [rule.expression for rule in spec.attributes.values() if rule.expression]
+    if spec.leaver is not None and spec.leaver.when.expression:
+        texts.append(spec.leaver.when.expression)
+    shared = SharedCalls(texts)  # sub-expressions rules share: evaluated once a record
 
     def compile_text(text: str, rule: str) -> Expression | None:
         try:
-            expression = compile_expression(text)
+            expression = compile_expression(text, shared)
         except MappingError as exc:
             errors.extend(e.located(file=file, rule=rule) for e in (exc.errors or [exc]))
             return None
