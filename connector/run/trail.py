@@ -35,6 +35,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from connector.core import clock
 from connector.core.plan import Change
 from connector.core.results import WriteOutcome
@@ -153,7 +155,7 @@ class RunTrail:
             "error_code": outcome.code if outcome else None,
             "error": outcome.error if outcome else None,
         }
-        self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._handle.write(orjson.dumps(line).decode("utf-8") + "\n")
         self.lines += 1
         if outcome is None:
             # Nothing was written to the tenant (a dry run, a stopped run): these lines
