@@ -1,8 +1,9 @@
 """Read rates of the CSV and Excel readers on 100k sample-shaped rows (22 columns), and
 the peak memory of whole commands on large and hostile inputs.
 
-Prints rows/s for our readers and, in the same run, for openpyxl's read-only mode and
-pandas with the calamine engine, so the figures can be compared as ratios on a noisy
+Prints rows/s for our readers and, in the same run, for the standard library's
+``csv.DictReader`` and pandas' ``read_csv(dtype=str)`` (CSV), openpyxl's read-only mode and
+pandas with the calamine engine (XLSX), so the figures can be compared as ratios on a noisy
 machine. Usage: ``python bench/readers.py [--rows N] [--repeat K]``.
 
 ``--memory`` instead runs ``hr-connector validate`` and ``sync --dry-run`` (sandbox
@@ -80,6 +81,15 @@ def write_files(folder: Path, header: list[str], rows: list[list[str]]) -> tuple
 
 def ours(path: Path) -> int:
     return sum(1 for _ in open_source(path).records())
+
+
+def stdlib_csv(path: Path) -> int:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return sum(1 for _ in csv.DictReader(handle))
+
+
+def pandas_csv(path: Path) -> int:
+    return len(pd.read_csv(path, dtype=str, keep_default_na=False))
 
 
 def openpyxl_read_only(path: Path) -> int:
@@ -202,6 +212,8 @@ def main() -> None:
         print(f"{args.rows} rows x {len(header)} columns; best of {args.repeat} runs")
         results = {
             "csv (ours)": rate(ours, csv_path, args.repeat),
+            "csv (stdlib csv.DictReader)": rate(stdlib_csv, csv_path, args.repeat),
+            "csv (pandas, dtype=str)": rate(pandas_csv, csv_path, args.repeat),
             "xlsx (ours, calamine)": rate(ours, xlsx_path, args.repeat),
             "xlsx (pandas + calamine)": rate(pandas_calamine, xlsx_path, args.repeat),
             "xlsx (openpyxl read-only)": rate(openpyxl_read_only, xlsx_path, 1),
@@ -209,6 +221,9 @@ def main() -> None:
     for name, (per_second, count) in results.items():
         assert count == args.rows, f"{name} read {count} rows, expected {args.rows}"
         print(f"  {name:28s} {per_second:>10,.0f} rows/s")
+    ours_csv = results["csv (ours)"][0]
+    print(f"  csv: ours / stdlib = {ours_csv / results['csv (stdlib csv.DictReader)'][0]:.2f}x, "
+          f"ours / pandas = {ours_csv / results['csv (pandas, dtype=str)'][0]:.2f}x")
     ours_xlsx = results["xlsx (ours, calamine)"][0]
     print(f"  xlsx goal 25,000 rows/s: {'met' if ours_xlsx >= 25_000 else 'NOT met'}; "
           f"ours / openpyxl = {ours_xlsx / results['xlsx (openpyxl read-only)'][0]:.1f}x, "

@@ -1,18 +1,23 @@
-"""The main job at scale, against the in-process sandbox tenant.
+"""The main job at scale, against the sandbox tenant, on distinct people.
 
-Prints, for N sample-shaped employees (default 100,000):
+Prints, for N employees made by ``sample_data/generate.py`` (default 100,000; distinct
+names, hire dates over 15 years, leavers, pre-hires, a six-level hierarchy):
 
+0. the whole ``hr-connector sync --dry-run`` command against an empty tenant, in a fresh
+   process: seconds, CPU seconds and peak RSS, beside the same run's read + map + plan
+   (the stage timings of a fresh process running ``plan_sync`` alone): goal <= 1.2x;
 1. read + map + plan time of the first load (goal <= 10 s), and of an unchanged rerun;
 2. HTTP requests used for the writes, against ceil(writes / 20) (the $batch limit) plus
-   the reads (token, user pages);
+   the reads (token, user pages), and requests per write;
 3. writes per second against Graph's modelled write quota, with the sandbox throttling at
    that quota (goal >= 90 %), on a stream of updates;
-4. the unchanged rerun's writes (must be 0).
+4. the unchanged rerun's writes (must be 0), requests and seconds.
 
 The first load runs with throttling off: at Graph's real quota (3,000 writes per 150 s)
 100k creates and 100k manager links take about three hours by design, which measures the
 quota, not the connector. Part 3 measures how close to the quota the connector runs.
-Usage: ``python bench/sync.py [--employees N] [--updates M]``.
+``--only-dry-run`` prints part 0 alone (a million employees: ``--employees 1000000``).
+Usage: ``python bench/sync.py [--employees N] [--updates M] [--only-dry-run]``.
 """
 
 from __future__ import annotations
@@ -20,8 +25,13 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import json
 import math
+import os
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 from connector.core.plan.safety import Thresholds
@@ -38,26 +48,79 @@ UNLIMITED = Thresholds(max_disables=10**9, max_changes=10**9, max_disable_percen
 
 
 def make_export(path: Path, count: int, *, title_suffix: str = "", changed: int = 0) -> None:
-    """``count`` employees cycled from the sample, with fresh IDs, distinct names, and
-    managers inside the same copy of the organisation."""
-    with (ROOT / "sample_data" / "employees.csv").open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = list(reader.fieldnames or [])
-        base = list(reader)
-    size = len(base)
+    """``count`` distinct employees from the sample's generator; the first ``changed``
+    get ``title_suffix`` on their job title."""
+    sys.path.insert(0, str(ROOT))
+    from sample_data.generate import COLUMNS, build_rows
+
+    rows = build_rows(count=count)
+    title = COLUMNS.index("JobTitle")
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        for index in range(count):
-            cycle, offset = divmod(index, size)
-            row = dict(base[offset])
-            row["EmployeeID"] = f"{cycle:04d}{row['EmployeeID']}"
-            if row["ManagerID"]:
-                row["ManagerID"] = f"{cycle:04d}{row['ManagerID']}"
-            row["LastName"] = f"{row['LastName']}{cycle}" if cycle else row["LastName"]
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for index, row in enumerate(rows):
             if index < changed:
-                row["JobTitle"] = f"{row['JobTitle']}{title_suffix}"
+                row[title] = f"{row[title]}{title_suffix}"
             writer.writerow(row)
+
+
+# A process forked from this one would report this one's peak as its own, so a small
+# launcher starts each command and reports the command's rusage (as bench/readers.py).
+_LAUNCHER = """
+import os, sys
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+print("\\nPEAK", usage.ru_maxrss, usage.ru_utime + usage.ru_stime,
+      os.waitstatus_to_exitcode(status))
+"""
+
+_PLAN_ONLY = """
+import json, sys, time
+from pathlib import Path
+from connector.core import clock
+from connector.mapping import load_mapping
+from connector.run.sync import SyncOptions, plan_sync
+from connector.run.tenant import open_tenant
+started, cpu = time.perf_counter(), time.process_time()
+mapping = load_mapping(sys.argv[2])
+timings = {}
+with open_tenant(state=Path(sys.argv[3]), environ={}) as tenant:
+    plan, _ = plan_sync(sys.argv[1], mapping, tenant.graph, options=SyncOptions(dry_run=True),
+                        now=clock.now(), timings=timings)
+print("\\nPLAN", json.dumps({**timings, "wall": time.perf_counter() - started,
+                              "cpu": time.process_time() - cpu, "writes": len(plan.writes)}))
+"""
+
+
+def fresh(command: list[str], env: dict[str, str]) -> tuple[float, float, float, list[str]]:
+    """Seconds, CPU seconds and peak RSS (MB) of a fresh process, and what it printed."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], env=env,  # noqa: S603
+                          capture_output=True, text=True, check=True)
+    lines = done.stdout.strip().splitlines()
+    _, rss, cpu, code = lines.pop().split()
+    if int(code) not in (0, 1):
+        raise SystemExit(f"{command[1]} exited {code}: {done.stdout[-2000:]}")
+    return time.perf_counter() - start, float(cpu), int(rss) / 1024, lines
+
+
+def dry_run_command(export: Path, folder: Path) -> None:
+    """Part 0: the whole command against the stage timings of the plan alone."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
+    mapping = str(ROOT / "mappings" / "default.yaml")
+    cli = str(Path(sys.executable).with_name("hr-connector"))
+    plan_wall, plan_cpu, plan_rss, out = fresh(
+        [sys.executable, "-c", _PLAN_ONLY, str(export), mapping, str(folder / "plan-state")],
+        env)
+    stages = json.loads(next(line for line in out if line.startswith("PLAN "))[5:])
+    work = stages["tenant"] + stages["source"] + stages["plan"]
+    wall, cpu, rss, _ = fresh([cli, "sync", str(export), "--mapping", mapping, "--dry-run",
+                               "--show", "0", "--state-dir", str(folder / "cmd-state")], env)
+    print(f"0. sync --dry-run, empty tenant, fresh processes: the command {wall:.1f} s "
+          f"({cpu:.1f} s CPU), peak RSS {rss:,.0f} MB; read + map + plan alone "
+          f"{work:.1f} s ({stages['wall']:.1f} s with start-up, {plan_cpu:.1f} s CPU, "
+          f"{plan_rss:,.0f} MB): command / plan = {wall / stages['wall']:.2f} "
+          f"(CPU {cpu / plan_cpu:.2f}; goal <= 1.2); {stages['writes']:,} writes planned")
 
 
 def timed_run(source: Path, state: Path, config: SandboxConfig) -> tuple[SyncResult, int]:
@@ -82,14 +145,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--employees", type=int, default=100_000)
     parser.add_argument("--updates", type=int, default=1500)
+    parser.add_argument("--only-dry-run", action="store_true", help="part 0 alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         state = folder / "state"
         export = folder / "employees.csv"
         make_export(export, args.employees)
+        print(f"{args.employees:,} distinct employees, mappings/default.yaml, sandbox tenant")
+        dry_run_command(export, folder)
+        if args.only_dry_run:
+            return
         quiet = SandboxConfig(throttle_enabled=False, batch_shuffle_responses=False)
-        print(f"{args.employees} employees, mappings/default.yaml, in-process sandbox")
 
         result, requests = timed_run(export, state, quiet)
         writes = len(result.plan.writes)
@@ -97,12 +164,14 @@ def main() -> None:
         print(f"1. first load: read + map + plan {work:.1f} s (goal <= 10 s); {stages(result)}; "
               f"{writes} writes, {len(result.failed)} failed")
         floor = math.ceil(writes / 20)
-        print(f"2. HTTP requests: {requests} for {writes} writes; ceil(writes/20) = {floor}, "
-              f"so {requests - floor} for reads, retries and the token")
+        print(f"2. HTTP requests: {requests} for {writes} writes ({requests / writes:.3f} a "
+              f"write); ceil(writes/20) = {floor}, so {requests - floor} for reads, retries "
+              "and the token")
 
+        started = time.perf_counter()
         result, requests = timed_run(export, state, quiet)
         print(f"4. unchanged rerun: {len(result.plan.writes)} writes, {requests} HTTP requests "
-              f"(all reads); {stages(result)}")
+              f"(all reads), {time.perf_counter() - started:.1f} s; {stages(result)}")
 
         moved = folder / "moved.csv"
         make_export(moved, args.employees, title_suffix=" II", changed=args.updates)

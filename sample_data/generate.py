@@ -35,6 +35,14 @@ Deliberate features, each there to exercise something a real HR feed does to a s
   hierarchy comes from ManagerID only.
 * ~10% Contractors; MobilePhone missing for some (more often for contractors), WorkPhone for a few.
 
+Large organisations for benchmarks (``--count`` above ``VARIED_FROM``, written to a folder
+outside the repository with ``--out``): surnames are built from per-country syllables (with
+their diacritics; Spanish people carry two surnames, some Dutch ones a tussenvoegsel) and
+first names come from larger pools, so full names stay mostly distinct at 100k and 1M
+people the way a real workforce's do, instead of repeating a few thousand combinations.
+Above 99,900 people EmployeeIDs have 7 digits. ``--format csv`` skips the workbook (a
+million rows are more cells than a workbook the readers accept holds).
+
 The XLSX has one sheet, ``Employees``; text cells are strings (format ``@``), HireDate and
 TerminationDate are real date cells (format ``yyyy-mm-dd``) and empty values are empty cells.
 """
@@ -57,6 +65,8 @@ SEED = 20261126
 DEFAULT_AS_OF = dt.date(2026, 11, 26)
 DEFAULT_COUNT = 360
 MIN_COUNT = 150
+#: From this many people on, names come from the large pools (``VARIED``).
+VARIED_FROM = 2_000
 FIXED_TIMESTAMP = dt.datetime(2026, 1, 1, 0, 0, 0)
 COLUMNS = [
     "EmployeeID", "FirstName", "LastName", "PreferredFirstName", "JobTitle", "Department",
@@ -143,6 +153,75 @@ PREFERRED = {
     "Małgorzata": "Gosia", "Wojciech": "Wojtek", "Bartłomiej": "Bartek", "Francisco": "Paco",
     "Sébastien": "Seb", "Alejandro": "Álex",
 }
+# Large pools for big organisations: country -> (more first names, surname beginnings,
+# middles, endings); a surname is beginning + ending, or beginning + middle + ending.
+VARIED: dict[str, tuple[str, str, str, str]] = {
+    "US": ("Mary Linda Barbara Susan Karen Nancy Lisa Betty Sandra Donna Joseph Charles Steven "
+           "Paul Mark Donald George Kenneth Brian Kevin Jason Ryan Jacob Gary Nicole Rachel "
+           "Megan Laura Amanda Stephanie Rebecca Sharon Hannah Madison Brandon Justin Kayla "
+           "Latoya Jamal Hiroshi Ana Sofia Luis Alejandro Anh Minh Raj Aisha",
+           "Har Ash Brad Cal Dun Ell Fair Gold Hol Kings Lang Mar Mor New Pem Red Roth Sand "
+           "Stan Thorn Well Whit Wood Black Brook Carr Green Hart Law Stock",
+           "ing ford ble ming bur ley ring ton",
+           "son ton ley field worth wood man ford well ridge land by more dale wick ham bury "
+           "ington sworth stead den ett ell er"),
+    "GB": ("Jack Noah Leo Arthur Freddie Archie Alfie Oscar Jacob Ava Mia Ivy Freya Poppy "
+           "Florence Evie Rosie Imogen Harriet Alistair Hamish Iain Morag Eilidh Catrin Dylan "
+           "Bethan Sinead Declan Ciaran Priya Arjun Ayesha Imran Bronwen Euan Ailsa",
+           "Ald Ash Bar Black Brad Chil Dal Edge Fen Glad Haw Kil Lock Mac Mel North Pen Rad "
+           "Shel Strat Tre Wal Whit Wins Wor",
+           "ing ling ter ber more den",
+           "ton field worth ley hurst wick combe shaw ham bury ridge wood stone more ford son "
+           "by thorpe gate burn"),
+    "DE": ("Paul Jonas Leon Elias Finn Noah Luis Ben Moritz Emil Mia Emma Lina Clara Leonie "
+           "Jana Greta Käthe Jürgen Dörte Jens Uwe Heike Birgit Dieter Wolfgang Gisela Hildegard "
+           "Björn Sönke Frauke Götz Annegret Ömer Ayşe",
+           "Bäh Berg Brüg Dör Eich Fal Gött Groß Hüb Kähl Kess Kirch Kreu Löw Mühl Nuß Ober "
+           "Pfeif Rhein Schön Stein Sträß Wald Weiß Wüst Zöll",
+           "en er el ling ner hof",
+           "mann er ler ner hardt berg feld bach stein hofer mayr huber kamp brück thal haus "
+           "wald bauer meier schmid egger"),
+    "FR": ("Gabriel Raphaël Arthur Jules Adam Hugo Lucas Nathan Zoé Manon Jade Louise Alice "
+           "Océane Maëlys Héloïse Clémence Aurélie Frédéric Stéphane Grégoire Rémi Gaëtan Loïc "
+           "Thérèse Mélanie Solène Inès Yanis Mehdi",
+           "Beau Bel Bou Cha Che Cour Dela Des Du Fau Fon Gau Gra La Le Mar Mon Pel Ro Sau Ver "
+           "Vil",
+           "ran mon cour ber lan",
+           "court mont champ fort lière rière ville vert nier lard rand det reau chet quet tier "
+           "pont val mès bès"),
+    "ES": ("Lucía Paula Daniela Valeria Julia Alba Irene Marta Elena Noelia Ángela Rocío "
+           "Íñigo Hugo Mateo Leo Marcos Adrián Álvaro Gonzalo Rubén Óscar Andrés Joaquín Ramón "
+           "Nicolás Matías Sebastián Aitor Unai",
+           "Al Ba Bel Cas Cer Es Fi Gal Ibá Lar Mén Mon Ná Or Pa Ruí Sal Tal Val Ve Za",
+           "ca ri do le ta",
+           "rez ñez dez guez nández rado ruela ñoz ldo rcía vera jano llo rro bal ndo tín zón "
+           "nte riz"),
+    "PL": ("Antoni Jan Jakub Szymon Franciszek Filip Aleksander Mikołaj Wiktor Stanisław "
+           "Zuzanna Julia Maja Hanna Oliwia Alicja Łucja Wiktoria Lena Emilia Jadwiga Bożena "
+           "Dorota Halina Władysław Zbigniew Ryszard Grzegorz Sławomir Jarosław",
+           "Bar Bło Cho Dą Gór Grze Jan Kacz Kró Kwia Lew Małe Nie Ol Pie Rad Sob Szcz Śli Wą "
+           "Woj Zaj Żu",
+           "ro la ko ni sz",
+           "kowski nowski wicz czak ński siak czyk lak rek szek dzki decki ski nik wiec ła ga "
+           "lski"),
+    "SE": ("Alice Maja Vera Alma Selma Elsa Freja Saga Agnes Stina Hugo William Liam Noah "
+           "Lucas Oliver Axel Ludvig Viktor Åke Östen Gösta Märit Birgitta Ulla Inger Leif "
+           "Ragnar Torbjörn Björn Sölve",
+           "Ahl Berg Dahl Ek Fors Hed Hög Hol Lind Ljung Malm Nord Öst Sand Sjö Ström Sund "
+           "Väst Åker Ängs",
+           "e gren berg",
+           "gren berg ström qvist blad lund dahl holm man sten vall mark bom fors hag stedt "
+           "lin ling"),
+    "NL": ("Noah Liam Luuk Milan Finn Lars Jesse Sven Ruben Gijs Emma Julia Mila Tess Sara "
+           "Zoë Fleur Roos Evi Lieke Koen Wouter Pieter Hendrik Anneke Marijke Geert Henk Ilse "
+           "Bram",
+           "Berk Bos Brink Dijk Groen Hout Kamp Kerk Kool Linde Meer Molen Noord Rijn Schol "
+           "Steen Ter Velde Vliet Wester Zand",
+           "e en er",
+           "man mans hof hout veld dijk kamp berg huis brink horst link ink stra ma sma ga"),
+}
+#: Dutch surname prefixes (tussenvoegsels) a share of varied Dutch surnames carry.
+TUSSENVOEGSELS = ("van", "de", "van der", "van den", "ter", "van de")
 # division -> (cost-centre base, staffing weight, {department: staff job titles, "|"-separated})
 DIVISIONS: dict[str, tuple[int, int, dict[str, str]]] = {
     "Finance": (2000, 1, {
@@ -256,13 +335,20 @@ def assign_names(rng: random.Random, people: list[Person], leaves: list[Person])
         spot.first, spot.last, spot.preferred, spot.country = first, last, preferred, country
         spot.fixed = True
         used.add((first, last))
+    pools = {country: (firsts.split(), lasts.split()) for country, (firsts, lasts)
+             in NAMES.items()}
+    varied = len(people) >= VARIED_FROM
+    if varied:
+        pools = {country: (firsts + VARIED[country][0].split(), lasts)
+                 for country, (firsts, lasts) in pools.items()}
     for person in people:
         if person.fixed:
             continue
-        firsts, lasts = NAMES[person.country]
+        firsts, lasts = pools[person.country]
         for attempt in range(1_000_000):  # unique while the pools last (~4x the default count)
-            person.first = rng.choice(firsts.split())
-            person.last = rng.choice(lasts.split()).replace("_", " ")
+            person.first = rng.choice(firsts)
+            person.last = (varied_surname(rng, person.country) if varied and rng.random() < 0.9
+                           else rng.choice(lasts).replace("_", " "))
             if person.country == "PL" and person.first.endswith("a") and person.last.endswith("i"):
                 person.last = person.last[:-1] + "a"  # Kowalski -> Kowalska
             name = (person.first, person.last)
@@ -271,6 +357,24 @@ def assign_names(rng: random.Random, people: list[Person], leaves: list[Person])
         used.add((person.first, person.last))
         if person.first in PREFERRED and rng.random() < 0.5:
             person.preferred = PREFERRED[person.first]
+
+
+def varied_surname(rng: random.Random, country: str) -> str:
+    """A made-up surname in the style of ``country`` (``VARIED``)."""
+    _, beginnings, middles, endings = VARIED[country]
+    parts = [rng.choice(beginnings.split())]
+    if rng.random() < 0.5:
+        parts.append(rng.choice(middles.split()))
+    parts.append(rng.choice(endings.split()))
+    name = "".join(parts)
+    name = name[0] + name[1:].lower()
+    if country == "ES":  # two surnames, the father's and the mother's
+        other = varied_surname(rng, "US") if rng.random() < 0.02 else "".join(
+            [rng.choice(beginnings.split()), rng.choice(endings.split())])
+        name = f"{name} {other[0]}{other[1:].lower()}"
+    elif country == "NL" and rng.random() < 0.3:
+        name = f"{rng.choice(TUSSENVOEGSELS)} {name}"
+    return name
 
 
 def assign_lifecycle(rng: random.Random, people: list[Person], leaves: list[Person],
@@ -316,7 +420,9 @@ def build_rows(as_of: dt.date = DEFAULT_AS_OF, count: int = DEFAULT_COUNT) -> li
     rng.shuffle(leaves)
     assign_names(rng, people, leaves)
     assign_lifecycle(rng, people, leaves, as_of)
-    ids = ["000001"] + [f"{n:06d}" for n in rng.sample(range(100, 100_000), count - 1)]
+    # 6 digits, all below 100000, while they last; 7 digits for larger organisations.
+    width, top = (6, 100_000) if count <= 99_900 else (7, 10_000_000)
+    ids = ["1".zfill(width)] + [f"{n:0{width}d}" for n in rng.sample(range(100, top), count - 1)]
     for person, emp_id in zip(people, ids, strict=True):
         person.emp_id = emp_id
     rows: list[list[str]] = []
@@ -379,15 +485,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF)
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT)
+    parser.add_argument("--format", choices=("both", "csv", "xlsx"), default="both",
+                        help="which files to write (default both)")
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     if args.count < MIN_COUNT:
         parser.error(f"--count must be at least {MIN_COUNT}")
     rows = build_rows(args.as_of, args.count)
-    write_csv(rows, out / "employees.csv")
-    write_xlsx(rows, out / "employees.xlsx")
-    print(f"wrote {len(rows)} rows to {out / 'employees.csv'} and {out / 'employees.xlsx'}")
+    written = []
+    if args.format in ("both", "csv"):
+        write_csv(rows, out / "employees.csv")
+        written.append(out / "employees.csv")
+    if args.format in ("both", "xlsx"):
+        write_xlsx(rows, out / "employees.xlsx")
+        written.append(out / "employees.xlsx")
+    print(f"wrote {len(rows)} rows to " + " and ".join(str(path) for path in written))
 
 
 if __name__ == "__main__":

@@ -8,14 +8,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import TaskID
 
 from connector.errors import EXIT_INTERNAL, ConfigError, ConnectorError
 from connector.run.logs import fatal, forget_format
+
+if TYPE_CHECKING:  # rich loads with the first command that prints a table
+    from rich.console import Console
+    from rich.progress import TaskID
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,6 +27,8 @@ DEFAULT_MAPPING = Path("mappings") / "default.yaml"
 
 def console(*, stderr: bool = False) -> Console:
     """A console for tables; wide enough to stay readable when piped to a file or mail."""
+    from rich.console import Console
+
     width = None if sys.stdout.isatty() else 160
     return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,10 +46,50 @@ class MappedRecord:
     manager_key: str | None = None
     reason: str | None = None
     errors: list[Problem] = field(default_factory=list)
+    #: The values the create-only rules read (``CompiledMapping.create_columns``), kept
+    #: from the record until those rules run, so the record itself need not be kept.
+    inputs: tuple[str, ...] | None = None
 
     def for_create(self) -> dict[str, Any]:
         """Every value a create would send (flat names)."""
+        if not self.defaults and not self.on_create:
+            return dict(self.attributes)
         return {**self.defaults, **self.on_create, **self.attributes}
+
+    def value(self, name: str) -> Any:
+        """The value a create would send for ``name`` (``for_create()[name]`` without
+        copying every value), None when there is none."""
+        value = self.attributes.get(name)
+        if value is None and self.on_create:
+            value = self.on_create.get(name)
+        if value is None and self.defaults:
+            value = self.defaults.get(name)
+        return value
+
+    def create_items(self) -> Iterator[tuple[str, Any]]:
+        """``for_create().items()`` without the copy: defaults, then create-only values,
+        then the rest, each name once with the value that wins."""
+        attributes, on_create, defaults = self.attributes, self.on_create, self.defaults
+        if not defaults and not on_create:
+            yield from attributes.items()
+            return
+        for name, value in defaults.items():
+            if name not in on_create and name not in attributes:
+                yield name, value
+            else:
+                yield name, attributes[name] if name in attributes else on_create[name]
+        for name, value in on_create.items():
+            if name not in defaults:
+                yield name, attributes[name] if name in attributes else value
+        for name, value in attributes.items():
+            if name not in defaults and name not in on_create:
+                yield name, value
+
+    def create_count(self) -> int:
+        """How many values a create would send."""
+        if not self.defaults and not self.on_create:
+            return len(self.attributes)
+        return sum(1 for _ in self.create_items())
 
 
 def nest(flat: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,7 @@ opening, so a broken file becomes a result rather than an exception.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -102,7 +101,12 @@ SAMPLE_SCHEMA = SourceSchema(
 
 @dataclass
 class ValidationResult:
-    """Everything ``validate`` found in one source."""
+    """Everything ``validate`` found in one source.
+
+    ``count`` is how many records the source holds; ``records`` holds them only when the
+    check was asked to keep them (``check_source(keep_records=True)``): a run maps each
+    record as it is checked and keeps what the mapping made of it instead.
+    """
 
     file: str
     format: str = ""
@@ -111,6 +115,7 @@ class ValidationResult:
     records: list[Record] = field(default_factory=list)
     unusable: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    count: int = 0
 
     @property
     def errors(self) -> list[Problem]:
@@ -142,8 +147,23 @@ class ValidationResult:
         )
 
 
-def check_source(reader: TableSource, schema: SourceSchema) -> ValidationResult:
-    """Every finding about an opened source; reads all its records."""
+#: What ``check_source`` hands on per record: the record and its errors so far (empty:
+#: usable unless its key turns out to be repeated, which ``duplicates`` says at the end).
+RecordSink = Callable[[Record, list[Problem]], None]
+
+
+def check_source(reader: TableSource, schema: SourceSchema, *,
+                 each: RecordSink | None = None, keep_records: bool = False,
+                 duplicates: Callable[[dict[int, Problem]], None] | None = None,
+                 ) -> ValidationResult:
+    """Every finding about an opened source; reads its records once, as a stream.
+
+    Each record is checked as it is read and handed to ``each`` with its errors so far,
+    then let go (kept in ``records`` only with ``keep_records``). What needs every record
+    (keys used on several rows, managers that name nobody, manager loops) is found at the
+    end; ``duplicates`` then gets the rows whose key is repeated, with that problem, so a
+    caller that used them in ``each`` can take them back.
+    """
     result = ValidationResult(
         file=reader.name, format=reader.format, columns=list(reader.columns),
         header_row=reader.header_row,
@@ -157,24 +177,138 @@ def check_source(reader: TableSource, schema: SourceSchema) -> ValidationResult:
             file=reader.name, row=reader.header_row,
         ))
         return result
-    result.records = list(reader.records())
-    result.problems.extend(reader.warnings)
-    if not result.records:
+    check = _Check(schema, reader.name, [c for c in schema.countries if c in reader.columns],
+                   [c for c in schema.dates if c in reader.columns])
+    for record in reader.records():
+        errors = check.record(record)
+        if keep_records:
+            result.records.append(record)
+        if each is not None:
+            each(record, errors)
+    result.count = check.count
+    if not check.count:
         result.unusable.append(Problem(
             "has a header but no records", file=reader.name, row=reader.header_row))
         return result
-    for record in result.records:
-        for reason in record.problems:
-            result.problems.append(Problem(reason, file=reader.name, row=record.row))
-    result.problems.extend(_key_problems(result.records, schema, reader.name))
-    present = SourceSchema(
-        key=schema.key, countries=tuple(c for c in schema.countries if c in reader.columns),
-        dates=tuple(c for c in schema.dates if c in reader.columns))
-    result.problems.extend(_cell_problems(result.records, present, reader.name))
+    repeated = check.repeated_keys()
+    if duplicates is not None and repeated:
+        duplicates({p.row: p for p in repeated if p.row is not None})
+    # The order of old: source warnings, reader problems, key, cell, then manager problems,
+    # sorted by row with errors first (a stable sort keeps that order within a row).
+    result.problems = [*reader.warnings, *check.reader_problems, *check.empty_keys,
+                       *repeated, *check.cell_problems]
     if schema.manager:
-        result.problems.extend(_manager_problems(result.records, schema, reader.name))
+        result.problems.extend(check.manager_problems())
     result.problems.sort(key=lambda p: (p.row or 0, p.severity != "error"))
     return result
+
+
+class _Check:
+    """The checks of one source, a record at a time; keeps keys and manager keys only."""
+
+    def __init__(self, schema: SourceSchema, file: str, countries: Sequence[str],
+                 dates: Sequence[str]) -> None:
+        self.schema, self.file = schema, file
+        self.countries, self.dates = tuple(countries), tuple(dates)
+        self.count = 0
+        self.reader_problems: list[Problem] = []
+        self.empty_keys: list[Problem] = []
+        self.cell_problems: list[Problem] = []
+        #: key -> its first row; key -> every row, for keys on several rows only.
+        self.first_row: dict[str, int] = {}
+        self.rows_of: dict[str, list[int]] = {}
+        #: key -> the manager key of its first row.
+        self.manager_of: dict[str, str] = {}
+        #: (row, key, manager) of references to keys not seen yet when read.
+        self.forward: list[tuple[int, str, str]] = []
+        self.self_managed: list[Problem] = []
+
+    def record(self, record: Record) -> list[Problem]:
+        """Check one record; returns its errors (its warnings are kept for the end)."""
+        self.count += 1
+        row, values, file = record.row, record.values, self.file
+        errors = [Problem(reason, file=file, row=row) for reason in record.problems]
+        self.reader_problems.extend(errors)
+        key_column = self.schema.key
+        key = values[key_column].strip()
+        if not key:
+            problem = Problem("empty key: every record needs a value here",
+                              file=file, row=row, column=key_column)
+            self.empty_keys.append(problem)
+            errors.append(problem)
+        elif key in self.first_row:
+            self.rows_of.setdefault(key, [self.first_row[key]]).append(row)
+        else:
+            self.first_row[key] = row
+        errors.extend(self._cells(values, row, key or None))
+        manager_column = self.schema.manager
+        if manager_column:
+            manager = values[manager_column].strip()
+            if key:
+                self.manager_of.setdefault(key, manager)
+            if manager and manager == key:
+                self.self_managed.append(Problem(
+                    "is their own manager; the manager will not be set", severity="warning",
+                    file=file, row=row, column=manager_column, key=key or None))
+            elif manager and manager not in self.first_row:
+                self.forward.append((row, key, manager))
+        return errors
+
+    def _cells(self, values: Mapping[str, str], row: int, key: str | None) -> list[Problem]:
+        problems: list[Problem] = []
+        file = self.file
+        for column in self.dates:
+            text = values[column]
+            if text.strip() and not _is_iso_date(text.strip()):
+                problems.append(Problem(f"{text!r} is not a date (expected yyyy-mm-dd)",
+                                        file=file, row=row, column=column, key=key))
+        errors = list(problems)
+        for column in self.countries:
+            code = values[column]
+            if code.strip() and code.strip() not in ALPHA2:
+                hint = COMMON_MISTAKES.get(code.strip().upper())
+                reason = f"{code!r} is not an ISO 3166-1 alpha-2 country code" + (
+                    f" (did you mean {hint!r}?)" if hint else "")
+                problems.append(Problem(reason, severity="warning", file=file, row=row,
+                                        column=column, key=key))
+        for column, text in values.items():
+            if text != text.strip() and text.strip():
+                problems.append(Problem(
+                    f"{text!r} has leading or trailing spaces (kept as they are)",
+                    severity="warning", file=file, row=row, column=column, key=key))
+        self.cell_problems.extend(problems)
+        return errors
+
+    def repeated_keys(self) -> list[Problem]:
+        """One problem per row of every key used on several rows."""
+        problems = []
+        for key, rows in self.rows_of.items():
+            listed = ", ".join(str(r) for r in rows)
+            for row in rows:
+                problems.append(Problem(
+                    f"key {key!r} is used on {len(rows)} rows ({listed}); none of them "
+                    "can be matched to one user until it is unique",
+                    file=self.file, row=row, column=self.schema.key, key=key,
+                    rows=tuple(rows)))
+        return problems
+
+    def manager_problems(self) -> list[Problem]:
+        """Self-managers, managers that name no record, and manager loops, as warnings."""
+        column = self.schema.manager
+        problems = list(self.self_managed)
+        for row, key, manager in self.forward:
+            if manager not in self.manager_of:
+                problems.append(Problem(
+                    f"manager key {manager!r} matches no record in this source; "
+                    "the manager will not be set", severity="warning", file=self.file,
+                    row=row, column=column, key=key or None))
+        for cycle in find_cycles(self.manager_of):
+            chain = " -> ".join([*cycle, cycle[0]])
+            problems.append(Problem(
+                f"managers form a loop ({chain}); managers in a loop are not set",
+                severity="warning", file=self.file, row=self.first_row[cycle[0]],
+                column=column, key=cycle[0]))
+        return problems
 
 
 def _suggest_columns(missing: Sequence[str], present: Sequence[str]) -> str:
@@ -187,94 +321,12 @@ def _suggest_columns(missing: Sequence[str], present: Sequence[str]) -> str:
     return f" ({'; '.join(hints)}: column names are case-sensitive)" if hints else ""
 
 
-def _key_problems(records: list[Record], schema: SourceSchema, file: str) -> list[Problem]:
-    problems: list[Problem] = []
-    rows_by_key: dict[str, list[int]] = defaultdict(list)
-    for record in records:
-        key = record.values[schema.key].strip()
-        if not key:
-            problems.append(Problem("empty key: every record needs a value here",
-                                    file=file, row=record.row, column=schema.key))
-        else:
-            rows_by_key[key].append(record.row)
-    for key, rows in rows_by_key.items():
-        if len(rows) > 1:
-            listed = ", ".join(str(r) for r in rows)
-            for row in rows:
-                problems.append(Problem(
-                    f"key {key!r} is used on {len(rows)} rows ({listed}); none of them "
-                    "can be matched to one user until it is unique",
-                    file=file, row=row, column=schema.key, key=key, rows=tuple(rows)))
-    return problems
-
-
-def _cell_problems(records: list[Record], schema: SourceSchema, file: str) -> list[Problem]:
-    problems: list[Problem] = []
-    for record in records:
-        values = record.values
-        key = values[schema.key].strip() or None
-        for column in schema.dates:
-            text = values[column]
-            if text.strip() and not _is_iso_date(text.strip()):
-                problems.append(Problem(f"{text!r} is not a date (expected yyyy-mm-dd)",
-                                        file=file, row=record.row, column=column, key=key))
-        for column in schema.countries:
-            code = values[column]
-            if code.strip() and code.strip() not in ALPHA2:
-                hint = COMMON_MISTAKES.get(code.strip().upper())
-                reason = f"{code!r} is not an ISO 3166-1 alpha-2 country code" + (
-                    f" (did you mean {hint!r}?)" if hint else "")
-                problems.append(Problem(reason, severity="warning", file=file,
-                                        row=record.row, column=column, key=key))
-        for column, text in values.items():
-            if text != text.strip() and text.strip():
-                problems.append(Problem(
-                    f"{text!r} has leading or trailing spaces (kept as they are)",
-                    severity="warning", file=file, row=record.row, column=column, key=key))
-    return problems
-
-
 def _is_iso_date(text: str) -> bool:
     try:
         dt.date.fromisoformat(text[:10])
     except ValueError:
         return False
     return len(text) == 10 or text[10] in "T "
-
-
-def _manager_problems(records: list[Record], schema: SourceSchema, file: str) -> list[Problem]:
-    """Dangling manager keys, self-managers and manager cycles, as warnings."""
-    assert schema.manager is not None
-    column = schema.manager
-    manager_of: dict[str, str] = {}
-    rows_of: dict[str, int] = {}
-    for record in records:
-        key = record.values[schema.key].strip()
-        if key:
-            manager_of.setdefault(key, record.values[column].strip())
-            rows_of.setdefault(key, record.row)
-    problems: list[Problem] = []
-    for record in records:
-        key = record.values[schema.key].strip()
-        manager = record.values[column].strip()
-        if not manager:
-            continue
-        if manager == key:
-            problems.append(Problem("is their own manager; the manager will not be set",
-                                    severity="warning", file=file, row=record.row,
-                                    column=column, key=key or None))
-        elif manager not in manager_of:
-            problems.append(Problem(
-                f"manager key {manager!r} matches no record in this source; "
-                "the manager will not be set", severity="warning", file=file,
-                row=record.row, column=column, key=key or None))
-    for cycle in find_cycles(manager_of):
-        chain = " -> ".join([*cycle, cycle[0]])
-        problems.append(Problem(
-            f"managers form a loop ({chain}); managers in a loop are not set",
-            severity="warning", file=file, row=rows_of[cycle[0]], column=column,
-            key=cycle[0]))
-    return problems
 
 
 def find_cycles(manager_of: Mapping[str, str]) -> list[list[str]]:

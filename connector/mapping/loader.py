@@ -16,7 +16,14 @@ from pydantic import ValidationError
 
 from connector.errors import ConfigError, EvaluationError, MappingError
 from connector.mapping.engine import CompiledMapping, CompiledRule, memoize
-from connector.mapping.expr import FALSE, TRUE, EvalContext, Expression, compile_expression
+from connector.mapping.expr import (
+    FALSE,
+    TRUE,
+    EvalContext,
+    Expression,
+    SharedCalls,
+    compile_expression,
+)
 from connector.mapping.scim import scim_problems, scim_target
 from connector.mapping.scoping import any_holds, compile_filters
 from connector.mapping.spec import Condition, MappingSpec, Rule
@@ -80,10 +87,14 @@ def compile_spec(
             raise ConfigError(f"unknown parameter {name!r} for {file} (its parameters: {known})")
         merged[name] = value
     columns: set[str] = {spec.source.key}
+    texts = [rule.expression for rule in spec.attributes.values() if rule.expression]
+    if spec.leaver is not None and spec.leaver.when.expression:
+        texts.append(spec.leaver.when.expression)
+    shared = SharedCalls(texts)  # sub-expressions rules share: evaluated once a record
 
     def compile_text(text: str, rule: str) -> Expression | None:
         try:
-            expression = compile_expression(text)
+            expression = compile_expression(text, shared)
         except MappingError as exc:
             errors.extend(e.located(file=file, rule=rule) for e in (exc.errors or [exc]))
             return None
@@ -113,10 +124,11 @@ def compile_spec(
             continue
         compiled = _compile_rule(rule, f"attributes.{name}", compile_text, columns)
         if compiled is not None:
-            evaluate, text, unique = compiled
+            evaluate, text, unique, reads = compiled
             rules[name] = CompiledRule(target, evaluate, rule.default,
                                        rule.apply == "on_create", unique, text,
-                                       column=rule.source, convert=converter(target))
+                                       column=rule.source, convert=converter(target),
+                                       columns=reads)
     errors.extend(MappingError(problem, file=file, rule=rule)
                   for rule, problem in scim_problems(spec))
     for name in spec.matching if not scim else ():
@@ -168,14 +180,17 @@ Evaluate = Callable[[Values, EvalContext], Any]
 def _compile_rule(
     rule: Rule, where: str, compile_text: Callable[[str, str], Expression | None],
     columns: set[str],
-) -> tuple[Evaluate, str, bool] | None:
+) -> tuple[Evaluate, str, bool, frozenset[str]] | None:
+    """The rule's evaluation, its text, whether it picks unique values, and the columns
+    it reads."""
     if rule.source is not None:
         column = rule.source
         columns.add(column)
-        return (lambda values, context: values.get(column)), f"[{column}]", False
+        return ((lambda values, context: values.get(column)), f"[{column}]", False,
+                frozenset({column}))
     if rule.constant is not None:
         constant = rule.constant
-        return (lambda values, context: constant), f'"{constant}"', False
+        return (lambda values, context: constant), f'"{constant}"', False, frozenset()
     assert rule.expression is not None
     expression = compile_text(rule.expression, where)
     if expression is None:
@@ -183,7 +198,7 @@ def _compile_rule(
     evaluate: Evaluate = expression.evaluate
     if expression.deterministic and expression.references:
         evaluate = memoize(evaluate, sorted(expression.references))
-    return evaluate, expression.text, expression.uses_unique
+    return evaluate, expression.text, expression.uses_unique, frozenset(expression.references)
 
 
 def _compile_condition(

@@ -1,8 +1,10 @@
 """Renders a sync run (``SyncResult``) as JSON, HTML, CSV, Markdown, an Excel workbook and a
 terminal view. Pure.
 
-Every format is rendered from one dict, ``sync_dict(result)`` (the JSON report), so the
-formats cannot disagree. The JSON report is a contract other tools rely on:
+Every format is rendered from one report, ``sync_report(result)`` (the JSON report, its
+changes made as they are read: ``connector.report.contract``), so the formats cannot
+disagree; ``sync_dict(result)`` is the same as plain data. The JSON report is a contract
+other tools rely on:
 
 * ``summary``: integer counts for every plan action (``create``, ``update``, ``disable``,
   ``enable``, ``delete``, ``manager``, ``unchanged``, ``skipped``, ``error``, ``held``),
@@ -37,19 +39,20 @@ Passwords never appear: the plan holds none and nothing here adds one.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import json
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Literal
 
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
-
-from connector.core.plan import ACTIONS, WRITES, Change
-from connector.core.results import SyncResult, WriteOutcome
-from connector.errors import Problem
+from connector.core.plan import ACTIONS, WRITES
+from connector.core.results import SyncResult
+from connector.report.contract import (
+    ChangeItems,
+    json_bytes,
+    sync_dict,
+    sync_report,
+    write_json,
+)
 from connector.report.html import (
     headline,
     html_page,
@@ -58,7 +61,15 @@ from connector.report.html import (
     value_text,
 )
 from connector.report.markdown import markdown_page
-from connector.report.validation import problem_dict, spreadsheet_safe
+from connector.report.validation import spreadsheet_safe
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.text import Text
+
+__all__ = ["CSV_COLUMNS", "FORMATS_BY_SUFFIX", "ChangeItems", "Format", "render",
+           "report_bytes", "sync_csv", "sync_dict", "sync_html", "sync_markdown",
+           "sync_report", "sync_terminal", "sync_xlsx", "write_json"]
 
 Format = Literal["json", "html", "csv", "md", "xlsx"]
 FORMATS_BY_SUFFIX: dict[str, Format] = {".json": "json", ".html": "html", ".htm": "html",
@@ -67,108 +78,19 @@ CSV_COLUMNS = ("run_id", "action", "employeeId", "userPrincipalName", "attribute
                "new", "reason", "outcome")
 
 
-# --- the JSON report ----------------------------------------------------------------------
-
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # the pipeline works in UTC; a naive time is taken as UTC
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _json_value(value: Any) -> Any:
-    """A value as JSON holds it: date-times in UTC with Z, tuples as lists."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, dt.datetime):
-        return _iso(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    return str(value)
-
-
-def _outcome_dict(outcome: WriteOutcome | None) -> dict[str, Any] | None:
-    if outcome is None:
-        return None
-    item: dict[str, Any] = {"ok": outcome.ok, "error": outcome.error, "code": outcome.code,
-                            "status": outcome.status, "requestId": outcome.request_id}
-    if outcome.entra is not None:
-        item["entra"] = outcome.entra
-    return item
-
-
-def _change_dict(change: Change, outcome: WriteOutcome | None) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "action": change.action,
-        "employeeId": change.key,
-        "userPrincipalName": change.upn,
-        "row": change.row,
-        "userId": change.user_id or (outcome.user_id if outcome else None),
-        "reason": change.reason,
-        "attributes": {name: {"old": _json_value(old), "new": _json_value(new)}
-                       for name, (old, new) in change.attributes.items()},
-        "outcome": _outcome_dict(outcome),
-    }
-    if change.action == "held":
-        item["heldAction"] = change.held
-    if "manager" in (change.action, change.held):
-        item["managerKey"], item["managerId"] = change.manager_key, change.manager_id
-    return item
-
-
-def _failed_write(change: Change, outcome: WriteOutcome) -> dict[str, Any]:
-    problem = Problem(f"{change.action} failed: {outcome.error or 'no reason given'}",
-                      row=change.row, key=change.key or None)
-    extras = {"action": change.action, "code": outcome.code, "status": outcome.status,
-              "requestId": outcome.request_id}
-    return {**problem_dict(problem), **{k: v for k, v in extras.items() if v is not None}}
-
-
-def sync_dict(result: SyncResult) -> dict[str, Any]:
-    """The JSON report (a contract: see the module docstring for every key)."""
-    plan = result.plan
-    failed = result.failed
-    summary: dict[str, int] = {action: plan.count(action) for action in ACTIONS}
-    summary["written"] = sum(1 for o in result.outcomes.values() if o.ok)
-    summary["failed"] = len(failed)
-    report = {
-        "run_id": result.run_id,
-        "status": result.status,
-        "dry_run": result.dry_run,
-        "source": result.source,
-        "mapping": result.mapping,
-        "tenant": result.tenant,
-        "started": _iso(result.started),
-        "finished": _iso(result.finished),
-        "records": plan.records,
-        "managed": plan.managed,
-        "stopped": list(result.stopped),
-        "summary": summary,
-        "changes": [_change_dict(change, result.outcomes.get(index))
-                    for index, change in enumerate(plan.changes)
-                    if change.action != "unchanged"],
-        "warnings": [problem_dict(p) for p in [*result.source_warnings, *plan.warnings]],
-        "errors": [*(problem_dict(p) for p in plan.errors),
-                   *(_failed_write(c, o) for c, o in failed)],
-    }
-    if result.provisioning is not None:
-        report["provisioning"] = result.provisioning
-    return report
-
+# --- the JSON report (``connector.report.contract``) ------------------------------------------
 
 def _counted(report: Mapping[str, Any]) -> list[str]:
     """The counts a person sees: every action, and failed writes unless nothing was tried."""
     return [a for a in (*ACTIONS, "failed") if a != "failed" or not report["dry_run"]]
 
 
-def sync_html(result: SyncResult) -> str:
+Report = Mapping[str, Any]
+
+
+def sync_html(result: SyncResult, report: Report | None = None) -> str:
     """A self-contained HTML page for people (``connector.report.html``)."""
-    return html_page(sync_dict(result))
+    return html_page(report or sync_report(result))
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -198,35 +120,37 @@ def _csv_cell(value: Any) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def sync_csv(result: SyncResult) -> str:
+def sync_csv(result: SyncResult, report: Report | None = None) -> str:
     """One row per attribute change (one row with an empty attribute for a change without
     attributes), every cell spreadsheet-safe. A run with no changes gets one row saying so."""
-    report = sync_dict(result)
+    report = report or sync_report(result)
     note = _run_note(report)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    rows: list[list[Any]] = []
+    written = False
     for item in report["changes"]:
         start = [report["run_id"], item["action"], item["employeeId"],
                  item["userPrincipalName"]]
         end = [item["reason"], _item_outcome(item, note)]
         pairs = item["attributes"].items() or [("", {"old": None, "new": None})]
-        rows.extend([*start, name, change["old"], change["new"], *end] for name, change in pairs)
-    if not rows:
-        rows.append([report["run_id"], "", "", "", "", "", "", "no changes",
-                     note or report["status"]])
-    for row in rows:
-        writer.writerow([_csv_cell(cell) for cell in row])
+        for name, change in pairs:
+            writer.writerow([_csv_cell(cell) for cell in
+                             (*start, name, change["old"], change["new"], *end)])
+            written = True
+    if not written:
+        writer.writerow([_csv_cell(cell) for cell in
+                         (report["run_id"], "", "", "", "", "", "", "no changes",
+                          note or report["status"])])
     return buffer.getvalue()
 
 
 # --- Markdown -----------------------------------------------------------------------------
 
-def sync_markdown(result: SyncResult) -> str:
+def sync_markdown(result: SyncResult, report: Report | None = None) -> str:
     """A Markdown report: status, summary table, a section per action, errors, warnings
     (``connector.report.markdown``)."""
-    report = sync_dict(result)
+    report = report or sync_report(result)
     return markdown_page(report, counted=_counted(report))
 
 
@@ -240,14 +164,18 @@ _ACTION_STYLES = {"create": "green", "update": "blue", "disable": "dark_orange",
 
 
 def _term_value(value: Any, style: str) -> Text:
+    from rich.text import Text
+
     if value in (None, "", []):
         return Text("(empty)", style="dim italic")
     return Text(value_text(value), style=style)
 
 
-def _diff_rows(report: Mapping[str, Any]) -> list[list[Text]]:
-    rows: list[list[Text]] = []
-    for item in report["changes"]:
+def _diff_rows(changes: ChangeItems) -> Iterator[list[Text]]:
+    """The diff table's rows, one per attribute, made as they are read."""
+    from rich.text import Text
+
+    for item in changes:
         style = _ACTION_STYLES.get(item["action"], "")
         first = [Text(item["action"], style=style), Text(item["employeeId"]),
                  Text(value_text(item["userPrincipalName"]))]
@@ -257,34 +185,41 @@ def _diff_rows(report: Mapping[str, Any]) -> list[list[Text]]:
         note = "; ".join(p for p in (value_text(item["reason"]), failure) if p)
         note_text = Text(note, style="red" if failure else "dim")
         if not item["attributes"]:
-            rows.append([*first, Text(""), Text(""), note_text])
+            yield [*first, Text(""), Text(""), note_text]
             continue
         for n, (name, change) in enumerate(item["attributes"].items()):
             diff = _term_value(change["new"], "green")
             if item["action"] != "create":
                 diff = Text.assemble(_term_value(change["old"], "red strike"), " → ", diff)
-            rows.append([*(first if n == 0 else [Text("")] * 3), Text(name), diff,
-                         note_text if n == 0 else Text("")])
-    return rows
+            yield [*(first if n == 0 else [Text("")] * 3), Text(name), diff,
+                   note_text if n == 0 else Text("")]
 
 
-def sync_terminal(result: SyncResult, *, limit: int = 50) -> RenderableType:
-    """What a run prints: headline, counts, the first ``limit`` diff rows, problem counts."""
-    report = sync_dict(result)
+def sync_terminal(result: SyncResult, *, limit: int = 50,
+                  report: Report | None = None) -> RenderableType:
+    """What a run prints: headline, counts, the first ``limit`` diff rows, problem counts.
+    Only the rows shown are made; the others are counted."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    report = report or sync_report(result)
+    changes: ChangeItems = report["changes"]
     # The diff comes first and the verdict last, so the end of the output (what a
     # terminal, a cron mail preview or `tail` shows) is the summary.
     parts: list[RenderableType] = []
-    rows = _diff_rows(report)
-    if rows and limit:
+    shown = list(islice(_diff_rows(changes), limit)) if limit else []
+    if shown:
         table = Table(expand=False)
         for name in ("Action", "Key", "UPN", "Attribute", "Old → new", "Note"):
             table.add_column(name, overflow="fold",
                              no_wrap=name in ("Action", "Key", "Attribute"))
-        for row in rows[:limit]:
+        for row in shown:
             table.add_row(*row)
         parts.append(table)
-    if len(rows) > limit:
-        parts.append(Text(f"… {plural(len(rows) - limit, 'more row')} not shown "
+    hidden = _rows_after(changes, len(shown))
+    if hidden:
+        parts.append(Text(f"… {plural(hidden, 'more row')} not shown "
                           "(write them all with --report PATH)", style="dim"))
     parts.append(Text(f"run {report['run_id']} · {report['source']} → {report['tenant']} · "
                       f"mapping {report['mapping']} · {plural(report['records'], 'record')}, "
@@ -308,14 +243,21 @@ def sync_terminal(result: SyncResult, *, limit: int = 50) -> RenderableType:
     return Group(*parts)
 
 
+def _rows_after(changes: Any, shown: int) -> int:
+    """Diff rows past the first ``shown``, counted without making them."""
+    if isinstance(changes, ChangeItems):
+        return changes.rows() - shown
+    return sum(len(item["attributes"]) or 1 for item in changes) - shown
+
+
 # --- Excel -------------------------------------------------------------------------------
 
-def sync_xlsx(result: SyncResult) -> bytes:
+def sync_xlsx(result: SyncResult, report: Report | None = None) -> bytes:
     """An Excel workbook: summary, one row per attribute change, problems
     (``connector.report.xlsx``)."""
     from connector.report.xlsx import xlsx_workbook  # openpyxl loads for this format only
 
-    report = sync_dict(result)
+    report = report or sync_report(result)
     note = _run_note(report)
     return xlsx_workbook(report, counted=_counted(report),
                          outcome_of=lambda item: _item_outcome(item, note))
@@ -323,23 +265,28 @@ def sync_xlsx(result: SyncResult) -> bytes:
 
 # --- dispatch -----------------------------------------------------------------------------
 
-def report_bytes(result: SyncResult, fmt: Format | str) -> bytes:
-    """What a report file in ``fmt`` holds: the text formats in UTF-8, or the workbook."""
-    content = render(result, fmt)
+def report_bytes(result: SyncResult, fmt: Format | str, report: Report | None = None) -> bytes:
+    """What a report file in ``fmt`` holds: the text formats in UTF-8, or the workbook.
+    ``report``: the run's ``sync_report``, when the caller renders several formats."""
+    if fmt == "json":
+        return json_bytes(report or sync_report(result))
+    content = render(result, fmt, report)
     return content.encode("utf-8") if isinstance(content, str) else content
 
 
-def render(result: SyncResult, fmt: Format | str) -> str | bytes:
+def render(result: SyncResult, fmt: Format | str, report: Report | None = None) -> str | bytes:
     """The report in ``fmt``: text for ``json``, ``html``, ``csv`` and ``md``, the
     workbook's bytes for ``xlsx`` (``report_bytes`` gives every format as bytes)."""
+    if fmt not in ("json", "html", "csv", "md", "xlsx"):
+        raise ValueError(f"unknown report format {fmt!r}; use one of json, html, csv, md, "
+                         "xlsx")
+    report = report or sync_report(result)
     if fmt == "json":
-        return json.dumps(sync_dict(result), indent=2, ensure_ascii=False) + "\n"
+        return json_bytes(report).decode("utf-8")
     if fmt == "html":
-        return sync_html(result)
+        return sync_html(result, report)
     if fmt == "csv":
-        return sync_csv(result)
+        return sync_csv(result, report)
     if fmt == "md":
-        return sync_markdown(result)
-    if fmt == "xlsx":
-        return sync_xlsx(result)
-    raise ValueError(f"unknown report format {fmt!r}; use one of json, html, csv, md, xlsx")
+        return sync_markdown(result, report)
+    return sync_xlsx(result, report)

@@ -47,7 +47,7 @@ def validation_dict(result: ValidationResult) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "header_row": result.header_row or None,
         "columns": result.columns,
-        "records": len(result.records),
+        "records": result.count,
         "records_with_errors": len(result.error_rows),
         "errors": len(result.errors) + len(result.unusable),
         "warnings": len(result.warnings),
@@ -83,11 +83,11 @@ def validation_renderable(result: ValidationResult) -> RenderableType:
     else:
         parts.append(Text(
             f"{result.file}: {result.format}, header on row {result.header_row}, "
-            f"{len(result.columns)} columns, {len(result.records)} records"))
+            f"{len(result.columns)} columns, {result.count} records"))
         if result.problems:
             parts.append(problems_table(result.problems))
     summary = (
-        f"{VERDICT_TEXT[result.verdict]} — {len(result.records)} records, "
+        f"{VERDICT_TEXT[result.verdict]} — {result.count} records, "
         f"{len(result.error_rows)} with errors, {len(result.warnings)} warnings"
     )
     style = {"clean": "green", "errors": "yellow", "unusable": "red"}[result.verdict]

@@ -21,7 +21,7 @@ from pathlib import Path
 from connector.config import Config
 from connector.core.results import SyncResult
 from connector.errors import EXIT_RECORD_ERRORS, ConfigError, ConnectorError
-from connector.report.sync import FORMATS_BY_SUFFIX, Format, report_bytes
+from connector.report.sync import FORMATS_BY_SUFFIX, Format, report_bytes, sync_report
 from connector.run import retention
 from connector.run.logs import log
 
@@ -105,8 +105,9 @@ def publish(result: SyncResult, targets: Iterable[ReportTarget]) -> dict[str, by
     written after the tenant was written to is ``ReportNotWritten`` (exit 1), before that
     a ``ConfigError`` (exit 2)."""
     rendered: dict[str, bytes] = {}
+    report = sync_report(result)  # one report for every format
     for target in targets:
-        content = rendered.get(target.fmt) or report_bytes(result, target.fmt)
+        content = rendered.get(target.fmt) or report_bytes(result, target.fmt, report)
         rendered[target.fmt] = content
         try:
             target.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,10 @@
 """Read, check and map a source: ``validate_file`` opens and checks it, ``prepare`` also
 maps every record. ``validate``, ``preview`` and every sync call these; they hold no rules
 of their own.
+
+``prepare`` streams: each record is checked and mapped as it is read, then let go; only
+what the mapping made of it is kept (and, until the create-only rules run, the few values
+those rules read). Memory grows with the mapped records, not with the source.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from connector.core.records import Record
 from connector.core.validation import (
     SourceSchema,
     ValidationResult,
@@ -30,21 +35,29 @@ def source_name(source: Source) -> str:
     return source.name if isinstance(source, Reader) else str(source)
 
 
+def _open(path: Source, schema: SourceSchema, sheet: str | None) -> Reader:
+    if isinstance(path, Reader):
+        return path
+    return open_source(path, sheet=sheet, hint=schema.expected_columns)
+
+
+def _unusable(path: Source, exc: SourceError) -> ValidationResult:
+    name = source_name(path)
+    problem = Problem(exc.message, file=exc.file or name, row=exc.row, column=exc.column)
+    return ValidationResult(file=name, unusable=[problem])
+
+
 def validate_file(
-    path: Source, schema: SourceSchema, *, sheet: str | None = None
+    path: Source, schema: SourceSchema, *, sheet: str | None = None,
+    keep_records: bool = False,
 ) -> ValidationResult:
     """Open ``path`` (unless it is a reader already) and check it; a source that cannot be
-    used becomes an unusable result."""
+    used becomes an unusable result. The records are counted, and kept in the result's
+    ``records`` only with ``keep_records``."""
     try:
-        if isinstance(path, Reader):
-            reader = path
-        else:
-            reader = open_source(path, sheet=sheet, hint=schema.expected_columns)
-        return check_source(reader, schema)
+        return check_source(_open(path, schema, sheet), schema, keep_records=keep_records)
     except SourceError as exc:
-        name = source_name(path)
-        problem = Problem(exc.message, file=exc.file or name, row=exc.row, column=exc.column)
-        return ValidationResult(file=name, unusable=[problem])
+        return _unusable(path, exc)
 
 
 @dataclass
@@ -71,43 +84,65 @@ def prepare(
     create_rules: bool = True,
     check_managers: bool = True,
 ) -> Prepared:
-    """Read and check ``source`` against what ``mapping`` needs, then map every record.
+    """Read and check ``source`` against what ``mapping`` needs, mapping each record as
+    it is read.
 
     A source that cannot be used raises ``SourceError`` listing why. A record with a
     source problem (empty or duplicate key, bad date ...) is not mapped: it comes back as
-    an ``error`` record carrying those problems, so nothing is dropped silently. With
-    ``create_rules=False`` the create-only rules wait (see ``CompiledMapping.finish_create``).
-    ``check_managers=False`` leaves manager references to the plan, which also knows the
-    tenant's users (so each problem is reported once).
+    an ``error`` record carrying those problems, so nothing is dropped silently (a key
+    found repeated only later in the source takes its records back). With
+    ``create_rules=False`` the create-only rules wait (see ``CompiledMapping.finish_create``;
+    each record keeps the values they read). ``check_managers=False`` leaves manager
+    references to the plan, which also knows the tenant's users (so each problem is
+    reported once).
     """
     schema = schema_from_mapping(
         file=mapping.file, key=mapping.key, required=mapping.required_columns,
         manager=mapping.manager_column if check_managers else None,
         countries=mapping.country_columns, dates=mapping.date_columns)
-    validation = validate_file(source, schema, sheet=sheet)
+    context = mapping.context(now=now, directory=directory)
+    mapped: list[MappedRecord] = []
+    #: row -> its position in ``mapped`` and how many problems its reader found.
+    where: dict[int, int] = {}
+    key_column = mapping.key
+
+    def each(record: Record, errors: list[Problem]) -> None:
+        where[record.row] = len(mapped)
+        if errors:
+            key = record.values.get(key_column, "").strip()
+            mapped.append(MappedRecord(row=record.row, key=key, status="error",
+                                       errors=errors))
+        else:
+            # Create-only rules wait until every key is known to be unique, so a record
+            # taken back for a repeated key never claims a unique value (a UPN).
+            mapped.append(mapping.map_record(record, context, create_rules=False))
+
+    def duplicates(problems: dict[int, Problem]) -> None:
+        for row, problem in problems.items():
+            index = where[row]
+            old = mapped[index]
+            if old.status == "error" and old.errors:
+                # The reader's problems first, then the key's, then the cells' (the
+                # order validation lists them in).
+                errors = [*old.errors]
+                readers = sum(1 for p in errors if p.column is None)
+                errors.insert(readers, problem)
+            else:
+                errors = [problem]
+            mapped[index] = MappedRecord(row=row, key=old.key, status="error", errors=errors)
+
+    try:
+        reader = _open(source, schema, sheet)
+        with paused_gc():
+            validation = check_source(reader, schema, each=each, duplicates=duplicates)
+    except SourceError as exc:
+        validation = _unusable(source, exc)
     if validation.unusable:
         raise SourceError("; ".join(p.reason for p in validation.unusable),
                           file=validation.file)
-    problems_by_row: dict[int, list[Problem]] = {}
-    for problem in validation.errors:
-        if problem.row is not None:
-            problems_by_row.setdefault(problem.row, []).append(problem)
-    context = mapping.context(now=now, directory=directory)
-    mapped: list[MappedRecord] = []
-    with paused_gc():
-        _map_all(validation, mapping, context, problems_by_row, mapped, create_rules)
+    if create_rules:
+        with paused_gc():
+            for record in mapped:
+                if record.status == "mapped":
+                    mapping.finish_create(None, record, context)
     return Prepared(validation=validation, mapping=mapping, mapped=mapped, context=context)
-
-
-def _map_all(
-    validation: ValidationResult, mapping: CompiledMapping, context: EvalContext,
-    problems_by_row: dict[int, list[Problem]], mapped: list[MappedRecord], create_rules: bool,
-) -> None:
-    for record in validation.records:
-        row_problems = problems_by_row.get(record.row)
-        if row_problems:
-            key = record.values.get(mapping.key, "").strip()
-            mapped.append(MappedRecord(row=record.row, key=key, status="error",
-                                       errors=row_problems))
-        else:
-            mapped.append(mapping.map_record(record, context, create_rules=create_rules))

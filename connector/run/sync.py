@@ -32,7 +32,7 @@ from connector.errors import ConfigError, ConnectorError, Problem, RunInterrupte
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, StubDirectory
 from connector.mapping.scoping import any_holds
-from connector.report.sync import sync_dict
+from connector.report.contract import sync_report
 from connector.run.apply import apply_plan
 from connector.run.history import new_run_id
 from connector.run.prepare import Source, prepare, source_name
@@ -140,11 +140,11 @@ def plan_sync(
     prepared = prepare(source, mapping, now=now, directory=directory, sheet=options.sheet,
                        create_rules=False, check_managers=False)
     matches, problems = match_users(prepared.mapped, current, mapping.matching)
-    records = {record.row: record for record in prepared.validation.records}
     for mapped in prepared.mapped:
         if (mapped.status == "mapped" and not mapped.leaver and mapped.row not in matches
                 and mapped.row not in problems):
-            mapping.finish_create(records[mapped.row], mapped, prepared.context)
+            mapping.finish_create(None, mapped, prepared.context)
+        mapped.inputs = None  # a matched record never runs its create-only rules
     timings["source"] = clock() - started
     progress.stage("planning")
     started = clock()
@@ -213,7 +213,7 @@ def finish_run(
                 f"{trail.run_id})") from exc
         timings["apply"] = time.perf_counter() - applying
     result.finished = clock.now()
-    trail.finish(sync_dict(result))
+    trail.finish(sync_report(result))
     return result
 
 

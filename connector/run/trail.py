@@ -31,14 +31,17 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from connector.core import clock
 from connector.core.plan import Change
 from connector.core.results import WriteOutcome
 from connector.errors import ConfigError, ConnectorError
+from connector.report.contract import write_json
 
 #: Force the log to disk at least this often (lines; a Graph $batch holds 20) ...
 FSYNC_LINES = 20
@@ -55,12 +58,16 @@ def iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step: a reader (or a crash) sees the old file
-    or the new one, never half of one."""
+def write_atomically(path: Path, text: str | Callable[[IO[bytes]], None]) -> None:
+    """Replace ``path`` with ``text`` (or the UTF-8 bytes ``text(handle)`` writes, for a
+    file too large to hold as one string) in one step: a reader (or a crash) sees the old
+    file or the new one, never half of one."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
+    with temporary.open("wb") as handle:
+        if isinstance(text, str):
+            handle.write(text.encode("utf-8"))
+        else:
+            text(handle)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
@@ -91,6 +98,7 @@ class RunTrail:
         self._handle: IO[str] | None = None
         self._unsynced = 0
         self._synced_at = time.monotonic()
+        self._fsync_pending = False
         self._finished = False
 
     def start(self) -> RunTrail:
@@ -140,16 +148,20 @@ class RunTrail:
             "employee_id": change.key,
             "upn": change.upn,
             "object_id": (outcome.user_id if outcome and outcome.user_id else change.user_id),
-            "attributes": sorted(change.attributes),
+            "attributes": sorted(name for name, _, _ in change.attribute_items()),
             "outcome": ("dry-run" if dry_run else "not-run" if outcome is None
                         else "ok" if outcome.ok else "failed"),
             "request_id": outcome.request_id if outcome else None,
             "error_code": outcome.code if outcome else None,
             "error": outcome.error if outcome else None,
         }
-        self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-        self._handle.flush()
+        self._handle.write(orjson.dumps(line).decode("utf-8") + "\n")
         self.lines += 1
+        if outcome is None:
+            # Nothing was written to the tenant (a dry run, a stopped run): these lines
+            # are forced to disk once, by finish(), not one Graph batch at a time.
+            return
+        self._handle.flush()
         self._unsynced += 1
         if self._unsynced >= FSYNC_LINES or time.monotonic() - self._synced_at >= FSYNC_SECONDS:
             self.sync()
@@ -168,16 +180,20 @@ class RunTrail:
 
     def sync(self) -> None:
         """Force the lines written so far to disk."""
-        if self._handle is not None and self._unsynced:
+        if self._handle is not None:
             self._handle.flush()
-            os.fsync(self._handle.fileno())
+            if self._unsynced or self._fsync_pending:
+                os.fsync(self._handle.fileno())
+        self._fsync_pending = False
         self._unsynced = 0
         self._synced_at = time.monotonic()
 
-    def finish(self, report: dict[str, Any]) -> Path:
-        """Replace the marker with the run's report, then release the log."""
+    def finish(self, report: Mapping[str, Any]) -> Path:
+        """Replace the marker with the run's report (streamed: ``write_json``), then
+        release the log."""
+        self._fsync_pending = self.lines > 0
         self.sync()
-        write_atomically(self.report_path, json.dumps(report, indent=2, ensure_ascii=False))
+        write_atomically(self.report_path, lambda handle: write_json(report, handle))
         self._finished = True
         self._close()
         return self.report_path

@@ -100,7 +100,7 @@ def _present_values(records: Sequence[MappedRecord], primary: str) -> set[str]:
     record failed is never mistaken for one missing from the export."""
     present: set[str] = set()
     for record in records:
-        value = record.for_create().get(primary)
+        value = record.value(primary)
         if isinstance(value, str):
             present.add(value)
         if record.key:
@@ -112,7 +112,7 @@ def _record_change(
     record: MappedRecord, user: Mapping[str, Any] | None, policy: Policy, now: dt.datetime,
     errors: list[Problem] | None,
 ) -> Change:
-    upn = (user or {}).get("userPrincipalName") or record.for_create().get("userPrincipalName")
+    upn = (user or {}).get("userPrincipalName") or record.value("userPrincipalName")
     change = Change(action="unchanged", key=record.key, row=record.row,
                     user_id=str(user["id"]) if user else None, upn=upn)
     if errors is not None:
@@ -161,8 +161,7 @@ def _create(change: Change, record: MappedRecord, policy: Policy, now: dt.dateti
     if record.leaver:
         change.action, change.reason = "skipped", "leaver with no account: not created"
         return change
-    values = record.for_create()
-    hire = values.get("employeeHireDate")
+    hire = record.value("employeeHireDate")
     if isinstance(hire, str):
         start = dt.datetime.fromisoformat(hire.replace("Z", "+00:00"))
         create_on = (start - dt.timedelta(days=policy.prehire_days)).date()
@@ -172,8 +171,7 @@ def _create(change: Change, record: MappedRecord, policy: Policy, now: dt.dateti
                              f"{policy.prehire_days} days before")
             return change
     change.action = "create"
-    change.attributes = {name: (None, value) for name, value in values.items()}
-    change.body = nest(values)
+    change.creates = record  # attributes and body are made from it when read
     return change
 
 

@@ -67,7 +67,7 @@ def plan_managers(
         link = Change(
             action="manager", key=record.key, row=record.row, user_id=change.user_id,
             upn=change.upn, manager_key=wanted, manager_id=new_id,
-            attributes={"manager": (old_name, wanted)},
+            attributes=(("manager", old_name, wanted),),
             reason="manager cleared: the record names none" if not wanted else None)
         why = _why_held(link, wanted, new_id, flawed, held_users)
         if why is not None:

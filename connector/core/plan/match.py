@@ -24,13 +24,14 @@ def match_users(
     for record in records:
         if record.status == "error":
             continue
-        values = record.for_create()
-        if record.status == "skipped" and record.key:
-            # Out-of-scope records are not mapped; their HR key stands for the first
-            # matching attribute (employeeId = the key column in every shipped mapping).
-            values = {matching[0]: record.key}
+        # Out-of-scope records are not mapped; their HR key stands for the first
+        # matching attribute (employeeId = the key column in every shipped mapping).
+        stands_in = record.status == "skipped" and record.key
         for attribute, index in zip(matching, indexes, strict=True):
-            value = values.get(attribute)
+            if stands_in:
+                value = record.key if attribute == matching[0] else None
+            else:
+                value = record.value(attribute)
             if not isinstance(value, str) or not value:
                 continue
             found = index.get(_fold(attribute, value), [])

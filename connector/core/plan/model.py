@@ -3,11 +3,12 @@ plans under, and the ``Plan`` itself. Pure data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from connector.core.plan.compare import current_value
+from connector.core.records import MappedRecord, nest
 from connector.errors import Problem
 
 Action = Literal["create", "update", "disable", "enable", "delete", "manager", "unchanged",
@@ -18,7 +19,10 @@ ACTIONS: tuple[Action, ...] = ("create", "update", "disable", "enable", "delete"
 WRITES: frozenset[str] = frozenset({"create", "update", "disable", "enable", "delete", "manager"})
 
 
-@dataclass
+#: An attribute a change writes: name, value today, value wanted.
+Triple = tuple[str, Any, Any]
+
+
 class Change:
     """One planned action for one user.
 
@@ -33,20 +37,88 @@ class Change:
     have been (``disable``, ``manager``, ...; None when a user is only left alone),
     ``attributes`` what it would have changed, and ``reason`` why it is held. It has no
     body and is never written.
+
+    Held compactly, as a plan of a million changes must be: a create keeps the mapped
+    record it creates (``creates``) and makes its ``attributes`` and ``body`` from it when
+    they are read; ``attributes`` given as a tuple of ``(name, old, new)`` is kept as it
+    is. Those views are made anew on each read: assign ``attributes`` or ``body`` to
+    change them, do not edit what a read returned.
     """
 
-    action: Action
-    key: str
-    row: int | None = None
-    user_id: str | None = None
-    upn: str | None = None
-    attributes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    body: dict[str, Any] = field(default_factory=dict)
-    reason: str | None = None
-    manager_key: str | None = None
-    manager_id: str | None = None
-    errors: list[Problem] = field(default_factory=list)
-    held: Action | None = None
+    __slots__ = ("_attributes", "_body", "action", "creates", "errors", "held", "key",
+                 "manager_id", "manager_key", "reason", "row", "upn", "user_id")
+
+    def __init__(
+        self, action: Action, key: str, row: int | None = None, user_id: str | None = None,
+        upn: str | None = None,
+        attributes: dict[str, tuple[Any, Any]] | tuple[Triple, ...] | None = None,
+        body: dict[str, Any] | None = None, reason: str | None = None,
+        manager_key: str | None = None, manager_id: str | None = None,
+        errors: list[Problem] | None = None, held: Action | None = None,
+        creates: MappedRecord | None = None,
+    ) -> None:
+        self.action = action
+        self.key = key
+        self.row = row
+        self.user_id = user_id
+        self.upn = upn
+        self._attributes = attributes
+        self._body = body
+        self.reason = reason
+        self.manager_key = manager_key
+        self.manager_id = manager_id
+        self.errors: list[Problem] = errors if errors is not None else []
+        self.held = held
+        self.creates = creates
+
+    @property
+    def attributes(self) -> dict[str, tuple[Any, Any]]:
+        """Attribute name -> ``(old, new)``."""
+        stored = self._attributes
+        if isinstance(stored, dict):
+            return stored
+        if stored is not None or self.creates is not None:
+            return {name: (old, new) for name, old, new in self.attribute_items()}
+        made: dict[str, tuple[Any, Any]] = {}
+        self._attributes = made
+        return made
+
+    @attributes.setter
+    def attributes(self, value: dict[str, tuple[Any, Any]]) -> None:
+        self._attributes = value
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The Graph payload (empty for actions that send none)."""
+        if self._body is None:
+            if self.creates is not None and self.action == "create":
+                return nest(dict(self.creates.create_items()))
+            self._body = {}
+        return self._body
+
+    @body.setter
+    def body(self, value: dict[str, Any]) -> None:
+        self._body = value
+
+    def attribute_items(self) -> Iterator[Triple]:
+        """``(name, old, new)`` for every attribute, without building ``attributes``."""
+        stored = self._attributes
+        if isinstance(stored, dict):
+            for name, (old, new) in stored.items():
+                yield name, old, new
+        elif stored is not None:
+            yield from stored
+        elif self.creates is not None:
+            for name, new in self.creates.create_items():
+                yield name, None, new
+
+    @property
+    def attribute_count(self) -> int:
+        """How many attributes the change names (reports count rows with it)."""
+        stored = self._attributes
+        if stored is not None:
+            return len(stored)
+        return self.creates.create_count() if self.creates is not None else 0
 
     def hold(self, why: str) -> None:
         """Turn this change into a held one (it keeps what it would have changed)."""
@@ -56,6 +128,23 @@ class Change:
         self.action = "held"
         self.body = {}
         self.reason = f"{self.reason}; {why}" if self.reason else why
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.action, self.key, self.row, self.user_id, self.upn, self.attributes,
+                self.body, self.reason, self.manager_key, self.manager_id, self.errors,
+                self.held)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Change):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"Change(action={self.action!r}, key={self.key!r}, row={self.row!r}, "
+                f"user_id={self.user_id!r}, upn={self.upn!r}, reason={self.reason!r}, "
+                f"attributes={self.attributes!r})")
 
 
 @dataclass(frozen=True)

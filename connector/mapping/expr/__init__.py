@@ -82,7 +82,7 @@ Semantics where Entra's documentation is silent or contradicts itself
 
 from __future__ import annotations
 
-from .compiler import MAX_LENGTH, Expression, compile_expression
+from .compiler import MAX_LENGTH, Expression, SharedCalls, compile_expression
 from .dotnet_regex import compile_regex
 from .functions import FUNCTIONS, KEYWORDS
 from .spec import FunctionSpec
@@ -110,6 +110,7 @@ __all__ = [
     "Directory",
     "EvalContext",
     "Expression",
+    "SharedCalls",
     "FunctionSpec",
     "Ignore",
     "Record",

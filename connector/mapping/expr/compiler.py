@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -21,7 +22,18 @@ from connector.errors import EvaluationError, MappingError
 from .checker import check
 from .functions import FUNCTIONS, KEYWORDS
 from .lexer import tokenize
-from .nodes import Attribute, Call, Compare, Constant, Empty, Keyword, Node, Parameter, walk
+from .nodes import (
+    Attribute,
+    Call,
+    Compare,
+    Constant,
+    Empty,
+    Keyword,
+    Node,
+    Parameter,
+    canonical,
+    walk,
+)
 from .parser import parse
 from .spec import Arg, Compiled, Predicate, Site, constant
 from .values import (
@@ -122,9 +134,67 @@ class Expression:
         return f"Expression({self.text!r})"
 
 
+class SharedCalls:
+    """Calls that several rules of one mapping (or one rule twice) compute alike, each
+    evaluated once per record: ``Coalesce([PreferredFirstName], [FirstName])`` in the
+    given name, the display name and every UPN candidate, or the mailNickname chain that is
+    also the first UPN candidate. Only pure calls that read the record are shared.
+
+    A shared call remembers its last record and result (one slot, by identity of the
+    record's values, which the engine makes anew for each record and never changes), so
+    it is meant for a mapping's rules, not for expressions evaluated on a dict that is
+    edited between calls.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        counts: Counter[str] = Counter()
+        for text in texts:
+            try:
+                tree = parse(tokenize(text), text)
+            except MappingError:
+                continue  # compiling it reports the problem
+            for node in walk(tree):
+                if isinstance(node, Call) and _shareable(node):
+                    counts[canonical(node)] += 1
+        self.wanted = {key for key, count in counts.items() if count > 1}
+        self.compiled: dict[str, Compiled] = {}
+
+    def share(self, key: str, fn: Compiled) -> Compiled:
+        """The one evaluation of ``key`` every use shares (``fn`` for its first use)."""
+        known = self.compiled.get(key)
+        if known is not None:
+            return known
+        slot: list[Any] = [None, None]
+
+        def shared(record: Record, context: EvalContext) -> Value:
+            if slot[0] is record:
+                return slot[1]  # type: ignore[no-any-return]
+            value = fn(record, context)
+            slot[0], slot[1] = record, value
+            return value
+
+        self.compiled[key] = shared
+        return shared
+
+
+def _shareable(node: Call) -> bool:
+    reads = False
+    for inner in walk(node):
+        if isinstance(inner, Call):
+            spec = FUNCTIONS.get(inner.name)
+            if spec is None or not spec.pure:
+                return False
+        elif isinstance(inner, Keyword) and inner.name in _FLOW_SOURCES:
+            return False
+        elif isinstance(inner, Attribute):
+            reads = True
+    return reads
+
+
 class _Compiler:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, shared: SharedCalls | None = None) -> None:
         self.text = text
+        self.shared = shared
 
     def node(self, node: Node) -> Arg:
         if isinstance(node, Constant):
@@ -162,6 +232,11 @@ class _Compiler:
         fn = spec.build(args, Site(node.name, node.position, self.text))
         if spec.pure and all(arg.is_const for arg in args):
             return self.fold(fn, node.position)
+        shared = self.shared
+        if shared is not None:
+            key = canonical(node)
+            if key in shared.wanted:
+                return Arg(shared.share(key, fn), node.position)
         return Arg(fn, node.position)
 
     def fold(self, fn: Compiled, position: int, predicate: Predicate | None = None) -> Arg:
@@ -249,11 +324,12 @@ def _attribute(name: str) -> Compiled:
     return attribute
 
 
-def compile_expression(text: str) -> Expression:
+def compile_expression(text: str, shared: SharedCalls | None = None) -> Expression:
     """Compile ``text``; raises MappingError (with a position) if it can't be used.
 
     Syntax errors stop at the first one; unknown functions, argument counts and placement
-    rules are all reported together in one MappingError's ``errors``.
+    rules are all reported together in one MappingError's ``errors``. ``shared``: the
+    calls the mapping's expressions share (``SharedCalls``), each evaluated once a record.
     """
     if len(text) > MAX_LENGTH:
         raise MappingError(
@@ -263,4 +339,4 @@ def compile_expression(text: str) -> Expression:
         )
     tree = parse(tokenize(text), text)
     check(tree, text)
-    return Expression(text, tree, _Compiler(text).node(tree).fn)
+    return Expression(text, tree, _Compiler(text, shared).node(tree).fn)

@@ -78,3 +78,21 @@ def walk(node: Node) -> Iterator[Node]:
             stack.extend(reversed(current.args))
         elif isinstance(current, Compare):
             stack.extend((current.right, current.left))
+
+
+def canonical(node: Node) -> str:
+    """The node as text without positions: equal for the same computation wherever it is
+    written (how a mapping finds sub-expressions its rules share)."""
+    if isinstance(node, Call):
+        return f"{node.name}({','.join(canonical(arg) for arg in node.args)})"
+    if isinstance(node, Compare):
+        return f"({canonical(node.left)}{node.op}{canonical(node.right)})"
+    if isinstance(node, Attribute):
+        return f"[{node.name}]"
+    if isinstance(node, Parameter):
+        return f"[%{node.name}%]"
+    if isinstance(node, Constant):
+        return repr(node.value)
+    if isinstance(node, Keyword):
+        return node.name
+    return "_"
