@@ -42,6 +42,9 @@ _KEY_SEGMENT = re.compile(r"^users\('(.+)'\)$")  # /users('$x@y.com') form (§3.
 _LIFECYCLE = frozenset({"User-LifeCycleInfo.ReadWrite.All"})
 _DELTA = {"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"}
 
+#: Largest page of a list with ``$expand`` ([KI] known issue 13635).
+EXPAND_PAGE_LIMIT = 100
+
 METHOD_NOT_ALLOWED = "Specified HTTP method is not allowed for the request target."
 
 Handler = Callable[[GraphRequest, Context, str | None], GraphResponse]
@@ -205,6 +208,11 @@ class Graph:
         size = opts.top or self.state.config.default_page_size
         if opts.select and "signInActivity" in opts.select:
             size = min(size, 120)  # §4.1
+        if opts.expand is not None:
+            # Known issue 13635 ([KI]): "$expand on directory objects returns a maximum of
+            # 100 objects": a page of users with their managers holds at most 100, whatever
+            # $top says (a larger $top is accepted, not refused).
+            size = min(size, EXPAND_PAGE_LIMIT)
         fingerprint = query_fingerprint(opts.pairs)
         after, offset, first = 0, 0, True
         if opts.skiptoken is not None:
