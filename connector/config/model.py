@@ -180,6 +180,13 @@ class Retention(_Strict):
     runs_days: int = Field(default=90, ge=1)
 
 
+class DeltaConfig(_Strict):
+    """How runs read the tenant: Graph's delta since the last run, with a full read every
+    ``full_read_days`` (0: every run reads in full)."""
+
+    full_read_days: int = Field(default=7, ge=0)
+
+
 class Account(_Strict):
     """A person who may use the upload page."""
 
@@ -227,6 +234,7 @@ class Config(_Strict):
     reports: list[ReportFormat] = Field(default_factory=_default_reports)
     paths: Paths = Field(default_factory=Paths)
     retention: Retention = Field(default_factory=Retention)
+    delta: DeltaConfig = Field(default_factory=DeltaConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
     file: Path = Field(default=Path("."), exclude=True)
 
