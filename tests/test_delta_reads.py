@@ -50,9 +50,14 @@ class Recorder(httpx.BaseTransport):
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
         self.requests: list[tuple[str, str]] = []
+        self.refuse_delta = False  # answer /users/delta as a Graph that will not take it
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append((request.method, request.url.path))
+        if self.refuse_delta and request.url.path.endswith("/users/delta"):
+            return httpx.Response(400, json={"error": {
+                "code": "Request_BadRequest",
+                "message": "Property 'employeeLeaveDateTime' is not supported for delta."}})
         return self.inner.handle_request(request)
 
 
@@ -324,3 +329,17 @@ delta: {{full_read_days: 3}}
     config.write_text(bad, encoding="utf-8")
     with pytest.raises(ConfigError, match="delta.full_read_day: unknown key"):
         load_config(config)
+
+
+def test_a_delta_query_graph_refuses_lists_the_users_as_before(
+    tmp_path: Path, source: Path, lines: list[str]
+) -> None:
+    night = Night(tmp_path)
+    assert night.recorder is not None
+    night.run(source)
+    night.recorder.refuse_delta = True
+    result, requests = night.run(source)
+    assert not result.plan.writes and result.exit_code == 0
+    assert lines[-1].startswith("WARNING tenant listed in full: Graph refused the delta query")
+    assert "not supported for delta" in lines[-1]
+    assert reads(requests) == Counter({"/users/delta": 2, "/users": 2})  # link, round, list

@@ -14,6 +14,8 @@ tenant, when ``--full-read`` asks for it, when the last full read is ``full_read
 more calendar days old (default 7; 0 turns delta reads off), when the mapping's properties
 changed, when the snapshot is damaged (unreadable, truncated, its checksum wrong), and when
 Graph no longer honours the delta token (410 Gone / ``syncStateNotFound``, after 7 days).
+Should Graph refuse the delta query itself (400 or 501: a selected property it does not
+track), the run lists the users as before, with a warning, and keeps no snapshot.
 
 The snapshot holds every user (not only the managed ones): matching and
 ``SelectUniqueValue`` look at all of them. It is written atomically (a temporary file,
@@ -191,7 +193,16 @@ class TenantReader:
                     removed=applied.removed, requests=changes.pages,
                     seconds=round(time.perf_counter() - started, 2))
                 return list(snapshot.users.values())
-        round_ = self.graph.read_delta(self.owned)
+        try:
+            round_ = self.graph.read_delta(self.owned)
+        except GraphError as exc:
+            if exc.status not in (400, 501):
+                raise
+            # Graph refused the delta query itself (a property it does not track, say):
+            # list the users as runs always could, and keep no snapshot.
+            log("tenant listed in full: Graph refused the delta query", level=logging.WARNING,
+                mode="list", reason=exc.detailed())
+            return self.graph.list_users(self.owned)
         users: dict[str, dict[str, Any]] = {}
         apply_round(users, round_.items)
         fresh = Snapshot(self.identity, self.select, round_.delta_link, clock.now(), users)
