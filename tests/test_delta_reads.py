@@ -209,7 +209,8 @@ def test_damaged_snapshot_old_full_read_other_mapping_and_full_read_option(
     night.run(source)
     path = night.snapshot()
     data = path.read_bytes()
-    path.write_bytes(data.replace(b'"jobTitle":"', b'"jobTitle":"X', 1))  # one value changed
+    assert b'@contoso.com"' in data
+    path.write_bytes(data.replace(b'@contoso.com"', b'@contoso.org"', 1))  # one value changed
     result, _ = night.run(source)
     assert "the snapshot" in lines[-1] and "is damaged (its checksum does not match)" in \
         lines[-1] and lines[-1].startswith("WARNING")

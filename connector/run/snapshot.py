@@ -45,7 +45,7 @@ from connector.run.logs import log
 if TYPE_CHECKING:  # the Graph client (httpx, msal) loads when a run reads, not before
     from connector.graph import GraphClient
 
-FORMAT = 1
+FORMAT = 2
 PREFIX = "tenant-snapshot-"
 
 
@@ -84,29 +84,41 @@ def snapshot_path(state: Path, identity: str) -> Path:
     return state / f"{PREFIX}{hashlib.sha256(identity.encode()).hexdigest()[:16]}.jsonl"
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: Users per line: each line is one JSON array of rows (bounded work per parse).
+CHUNK = 1000
+
+
 def _line(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return _ENCODE(data).encode() + b"\n"
 
 
 def save(path: Path, snapshot: Snapshot) -> None:
-    """Write ``snapshot`` atomically: a temporary file, fsync, rename, fsync the folder."""
+    """Write ``snapshot`` atomically: a temporary file, fsync, rename, fsync the folder.
+
+    The file is JSON lines: a header (tenant, the ``$select`` that names each row's
+    values, deltaLink, time of the full read), the users as rows of values in that order,
+    :data:`CHUNK` to a line, and a trailer with the count and the rows' SHA-256.
+    """
     for leftover in path.parent.glob(f"{path.name}.*.tmp"):  # from a run killed mid-save
         with contextlib.suppress(OSError):
             leftover.unlink()
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     digest = hashlib.sha256()
+    names = snapshot.select
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
-            out.write(_line({"snapshot": FORMAT, "tenant": snapshot.tenant,
-                             "select": snapshot.select, "deltaLink": snapshot.delta_link,
+            out.write(_line({"snapshot": FORMAT, "tenant": snapshot.tenant, "select": names,
+                             "deltaLink": snapshot.delta_link,
                              "fullReadAt": snapshot.full_read_at.isoformat()}))
-            for user in snapshot.users.values():
-                line = _line(user)
+            users = list(snapshot.users.values())
+            for first in range(0, len(users), CHUNK):
+                line = _line([[user.get(name) for name in names]
+                              for user in users[first:first + CHUNK]])
                 digest.update(line)
                 out.write(line)
-            out.write(_line({"end": True, "users": len(snapshot.users),
-                             "sha256": digest.hexdigest()}))
+            out.write(_line({"end": True, "users": len(users), "sha256": digest.hexdigest()}))
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
@@ -133,29 +145,31 @@ def load(path: Path) -> Snapshot:
             header = json.loads(handle.readline())
             if not isinstance(header, dict) or header.get("snapshot") != FORMAT:
                 raise Damaged("not a snapshot of this version")
+            names, link = header["select"], header["deltaLink"]
+            full_read_at = dt.datetime.fromisoformat(str(header["fullReadAt"]))
+            if (not isinstance(names, list) or "id" not in names or not isinstance(link, str)
+                    or not all(isinstance(n, str) for n in names) or full_read_at.tzinfo is None):
+                raise Damaged("its header is incomplete")
+            key = names.index("id")
             for line in handle:
                 if trailer is not None:
                     raise Damaged("lines after its end")
                 data = json.loads(line)
-                if isinstance(data, dict) and data.get("end") is True:
+                if isinstance(data, dict):
                     trailer = data
                     continue
-                if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-                    raise Damaged("a line that is not a user")
                 digest.update(line)
-                users[data["id"]] = data
-            full_read_at = dt.datetime.fromisoformat(str(header["fullReadAt"]))
-            select, link = header["select"], header["deltaLink"]
+                for row in data:
+                    if len(row) != len(names) or not isinstance(row[key], str):
+                        raise Damaged("a row that is not a user")
+                    users[row[key]] = dict(zip(names, row, strict=True))
         except (ValueError, KeyError, TypeError) as exc:  # JSON, date or shape
             raise Damaged(f"unreadable: {type(exc).__name__}") from None
-    if trailer is None:
+    if trailer is None or trailer.get("end") is not True:
         raise Damaged("it ends early")
     if trailer.get("users") != len(users) or trailer.get("sha256") != digest.hexdigest():
         raise Damaged("its checksum does not match")
-    if (not isinstance(select, list) or not all(isinstance(s, str) for s in select)
-            or not isinstance(link, str) or full_read_at.tzinfo is None):
-        raise Damaged("its header is incomplete")
-    return Snapshot(str(header.get("tenant")), select, link, full_read_at, users)
+    return Snapshot(str(header.get("tenant")), names, link, full_read_at, users)
 
 
 class TenantReader:
