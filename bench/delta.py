@@ -157,6 +157,8 @@ def main() -> None:
         for label, row in rows:
             print(f"{label:44} {row['requests']:>8} {row['writes']:>6} {row['tenant_s']:>8.2f} "
                   f"{row['run_s']:>6.1f} {row['peak_mb']:>7.0f}")
+        size = sum(p.stat().st_size for p in state.glob("tenant-snapshot-*.jsonl"))
+        print(f"snapshot: {size / 1e6:.1f} MB")
         listed, quiet = rows[0][1], rows[4][1]
         print(f"unchanged night, delta vs full list: {quiet['requests']} vs "
               f"{listed['requests']} requests ({listed['requests'] / quiet['requests']:.0f}x "
