@@ -26,6 +26,7 @@ from .envelope import (
 from .faults import Faults
 from .query import (
     COUNT_OPTIONS,
+    EXPAND_PAGE_LIMIT,
     GET_OPTIONS,
     LIST_OPTIONS,
     QueryOptions,
@@ -41,9 +42,6 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _KEY_SEGMENT = re.compile(r"^users\('(.+)'\)$")  # /users('$x@y.com') form (§3.2)
 _LIFECYCLE = frozenset({"User-LifeCycleInfo.ReadWrite.All"})
 _DELTA = {"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"}
-
-#: Largest page of a list with ``$expand`` ([KI] known issue 13635).
-EXPAND_PAGE_LIMIT = 100
 
 METHOD_NOT_ALLOWED = "Specified HTTP method is not allowed for the request target."
 
@@ -208,10 +206,7 @@ class Graph:
         size = opts.top or self.state.config.default_page_size
         if opts.select and "signInActivity" in opts.select:
             size = min(size, 120)  # §4.1
-        if opts.expand is not None:
-            # Known issue 13635 ([KI]): "$expand on directory objects returns a maximum of
-            # 100 objects": a page of users with their managers holds at most 100, whatever
-            # $top says (a larger $top is accepted, not refused).
+        if opts.expand is not None:  # whatever $top says (a larger one is not refused)
             size = min(size, EXPAND_PAGE_LIMIT)
         fingerprint = query_fingerprint(opts.pairs)
         after, offset, first = 0, 0, True
