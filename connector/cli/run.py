@@ -23,9 +23,11 @@ from connector.run.logs import setup_logging
               help="Plan and report only (overrides the configuration's policies.dry_run).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
               help="Log lines on stderr: text (default without a terminal) or json.")
+@click.option("--full-read", is_flag=True,
+              help="Read every user of the tenant, not Graph's delta since the last run.")
 @handle_errors
 def run_command(config_file: str, dry_run: bool | None,
-                log_format: Literal["text", "json"] | None) -> None:
+                log_format: Literal["text", "json"] | None, full_read: bool) -> None:
     """Do one whole run as the configuration file describes it.
 
     Without a terminal (cron, systemd) it prints only log lines: no colour, no progress,
@@ -40,5 +42,6 @@ def run_command(config_file: str, dry_run: bool | None,
             console(stderr=True).print(sync_terminal(result, limit=20))
 
     with progress_for_terminal() if interactive else contextlib.nullcontext() as bar:
-        code = run_job(config, dry_run=dry_run, on_result=show, progress=bar)
+        code = run_job(config, dry_run=dry_run, on_result=show, progress=bar,
+                       full_read=full_read)
     sys.exit(code)

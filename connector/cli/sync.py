@@ -26,6 +26,7 @@ from connector.report.sync import FORMATS_BY_SUFFIX, sync_terminal
 from connector.run.history import state_dir as resolve_state
 from connector.run.lock import RunLock
 from connector.run.outputs import ReportTarget, check_folder, check_outputs, publish
+from connector.run.snapshot import DeltaReads
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import open_tenant
 
@@ -103,6 +104,10 @@ def _overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
 @click.option("--default-domain", help="What DefaultDomain() gives (default: the domain of "
                                        "most users' UPNs).")
 @scim_options
+@click.option("--full-read", is_flag=True,
+              help="Read every user of the tenant, not Graph's delta since the last run "
+                   "(the state folder keeps a snapshot; a full read also happens every 7 "
+                   "days and whenever the snapshot cannot be used).")
 @state_option
 @tenant_options
 @handle_errors
@@ -110,7 +115,7 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
                  reports: tuple[str, ...], sheet: str | None, show: int, prehire_days: int,
                  max_disables: int, max_disables_percent: float, max_changes: int,
                  max_changes_percent: float, min_source_percent: float,
-                 allow_absent_disables: bool, default_domain: str | None,
+                 allow_absent_disables: bool, default_domain: str | None, full_read: bool,
                  bulk_upload_url: str | None, full: bool, wait: float, payloads: Path | None,
                  state_dir: Path | None, **tenant: Any) -> None:
     """Sync an HR export into Entra ID: plan the difference, then apply it.
@@ -148,7 +153,8 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
                             min_source_percent=min_source_percent)
     options = SyncOptions(dry_run=dry_run, thresholds=thresholds, prehire_days=prehire_days,
                           sheet=sheet, default_domain=default_domain,
-                          allow_absent_disables=allow_absent_disables)
+                          allow_absent_disables=allow_absent_disables,
+                          delta=DeltaReads(folder, full_read=full_read))
     with contextlib.ExitStack() as stack:
         if not dry_run:  # a sync that writes holds the lock, as `run` and the upload page do
             stack.enter_context(RunLock(folder))

@@ -238,6 +238,13 @@ class Retention(_Strict):
                                       "uploads to the upload page")
 
 
+class DeltaConfig(_Strict):
+    """How runs read the tenant: Graph's delta since the last run, with a full read every
+    ``full_read_days`` (0: every run reads in full)."""
+
+    full_read_days: int = Field(default=7, ge=0)
+
+
 class Account(_Strict):
     """A person who may use the upload page."""
 
@@ -287,6 +294,7 @@ class Config(_Strict):
     target: ScimTarget | None = None
     paths: Paths = Field(default_factory=Paths)
     retention: Retention = Field(default_factory=Retention)
+    delta: DeltaConfig = Field(default_factory=DeltaConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
     file: Path = Field(default=Path("."), exclude=True)
 

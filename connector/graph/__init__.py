@@ -19,6 +19,7 @@ from connector.http import RetryPolicy
 from .auth import BearerAuth, MsalHttpClient, MsalTokenProvider, TokenProvider, load_certificate
 from .batch import MAX_BATCH, batch_payload, split_responses
 from .client import BASE_FIELDS, GraphClient, version_root
+from .delta import DeltaRound, apply_round, token_refused
 from .envelope import ErrorInfo, error_info, graph_error
 from .operations import KINDS, Operation, OperationKind, OperationResult
 from .pacing import Pacer
@@ -32,6 +33,7 @@ __all__ = [
     "KNOWN_AUTHORITY_HOSTS",
     "MAX_BATCH",
     "BearerAuth",
+    "DeltaRound",
     "ErrorInfo",
     "GraphClient",
     "GraphSettings",
@@ -43,6 +45,7 @@ __all__ = [
     "Pacer",
     "RetryPolicy",
     "TokenProvider",
+    "apply_round",
     "batch_payload",
     "eq_filter",
     "error_info",
@@ -51,5 +54,6 @@ __all__ = [
     "load_certificate",
     "odata_string",
     "split_responses",
+    "token_refused",
     "version_root",
 ]

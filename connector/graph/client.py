@@ -26,6 +26,7 @@ from connector.http import RetryPolicy, Verdict, send_with_retries
 
 from .auth import BearerAuth, MsalTokenProvider
 from .batch import BatchRunner
+from .delta import DeltaRound, read_round
 from .envelope import graph_error
 from .operations import (
     CreatedUsers,
@@ -88,6 +89,9 @@ class GraphClient:
         self._rng = self.policy.rng()
         #: Write pacing lives as long as the client: the quota is per app and tenant (§6.1).
         self.pacer = Pacer()
+        #: The tenant the client's token is for (set by :meth:`from_settings`); with the
+        #: Graph root it names the tenant a saved delta state belongs to.
+        self.tenant_id: str | None = None
         self._owned: list[Any] = []
 
     @classmethod
@@ -112,6 +116,7 @@ class GraphClient:
                             timeout=settings.timeout_s, auth=auth,
                             headers={"User-Agent": "hr-connector"})
         client = cls(http, graph_url=settings.graph_url, **options)
+        client.tenant_id = settings.tenant_id
         client._owned = [http, *owned]
         return client
 
@@ -177,6 +182,38 @@ class GraphClient:
                     user["manager"] = manager.get("id") if isinstance(manager, dict) else None
                 users.append(user)
         return users
+
+    def delta_select(self, select: Sequence[str]) -> list[str]:
+        """The ``$select`` of :meth:`read_delta` for ``select``: the base fields, ``select``
+        and ``manager`` (a deltaLink keeps the selection it was made with)."""
+        return [*_fields(select), "manager"]
+
+    def read_delta(self, select: Sequence[str], *,
+                   delta_link: str | None = None) -> DeltaRound:
+        """A delta round of ``/users`` (§4.6), read to its deltaLink.
+
+        Without ``delta_link``: every user, with ``select`` plus the base fields and
+        ``manager`` (a full read; delta pages are not sized by ``$top``, which delta does
+        not take). With it: the users changed since that link was issued, which must come
+        from this client's Graph. Items are ``(id, user)`` in the shape of
+        :meth:`list_users`, ``(id, None)`` for a removed user (:mod:`.delta`). A token
+        Graph no longer honours raises a ``GraphError`` that
+        :func:`~.delta.token_refused` recognises.
+        """
+        fields = _fields(select)
+        if delta_link is None:
+            params = {"$select": ",".join(self.delta_select(select))}
+            return read_round(self._page("reading the users (delta)"), "/users/delta", params,
+                              fields, full=True)
+        if not self.owns_link(delta_link):
+            raise ValueError("the deltaLink does not point at this client's Graph")
+        return read_round(self._page("reading the users' changes (delta)"), delta_link, None,
+                          fields, full=False)
+
+    def owns_link(self, link: str) -> bool:
+        """Whether ``link`` is on this client's Graph (scheme, host and version root), so
+        the bearer token may go there."""
+        return link.startswith(self.graph_base + "/")
 
     def get_user(self, user_id: str, select: Sequence[str] | None = None) -> dict[str, Any]:
         """One user by id or UPN (default properties unless ``select``)."""

@@ -48,6 +48,15 @@ def eq_filter(attribute: str, value: str) -> str:
 def iter_pages(fetch: PageFetcher, url: str, params: Mapping[str, str] | None = None, *,
                max_empty_repeats: int = 3) -> Iterator[list[dict[str, Any]]]:
     """The ``value`` list of every page, following ``@odata.nextLink`` verbatim."""
+    for body in iter_bodies(fetch, url, params, max_empty_repeats=max_empty_repeats):
+        yield [v for v in body["value"] if isinstance(v, dict)]
+
+
+def iter_bodies(fetch: PageFetcher, url: str, params: Mapping[str, str] | None = None, *,
+                max_empty_repeats: int = 3) -> Iterator[Mapping[str, Any]]:
+    """Every page's whole body (its ``value`` checked to be a list), following
+    ``@odata.nextLink`` verbatim; the last one holds whatever ends the collection (a
+    delta round's ``@odata.deltaLink``)."""
     followed: set[str] = set()
     current, current_params = url, params
     empty_repeats = 0
@@ -56,7 +65,7 @@ def iter_pages(fetch: PageFetcher, url: str, params: Mapping[str, str] | None = 
         values = body.get("value")
         if not isinstance(values, list):
             raise FatalGraphError(f"reading {_path(current)}: the page has no 'value' list")
-        yield [v for v in values if isinstance(v, dict)]
+        yield body
         link = body.get("@odata.nextLink")
         if not link:
             return

@@ -33,15 +33,18 @@ from connector.run.lock import RunLock
 from connector.run.logs import log
 from connector.run.outputs import check_outputs, prune, publish_configured, reports_folder
 from connector.run.prepare import Source
+from connector.run.snapshot import DeltaReads
 from connector.run.sync import Progress, SyncOptions, run_sync
 from connector.run.tenant import open_config_tenant
 
 OnResult = Callable[[SyncResult], None]
 
 
-def options_from(config: Config, *, dry_run: bool | None = None) -> SyncOptions:
+def options_from(config: Config, *, dry_run: bool | None = None,
+                 full_read: bool = False) -> SyncOptions:
     """The sync options a configuration's policies describe; messages about thresholds
-    name the policy keys (``policies.max_disables``)."""
+    name the policy keys (``policies.max_disables``). The tenant is read through the
+    state folder's snapshot (``delta:``) unless ``full_read``."""
     p = config.policies
     return SyncOptions(
         dry_run=p.dry_run if dry_run is None else dry_run,
@@ -51,7 +54,9 @@ def options_from(config: Config, *, dry_run: bool | None = None) -> SyncOptions:
                               max_change_percent=p.max_changes_percent,
                               min_source_percent=p.min_source_percent, names=POLICY_NAMES),
         prehire_days=p.prehire_days, sheet=config.source.sheet if config.source else None,
-        default_domain=p.default_domain, allow_absent_disables=p.allow_absent_disables)
+        default_domain=p.default_domain, allow_absent_disables=p.allow_absent_disables,
+        delta=DeltaReads(config.paths.state or state_dir(),
+                         full_read_days=config.delta.full_read_days, full_read=full_read))
 
 
 def configured_mapping(config: Config) -> CompiledMapping:
@@ -64,13 +69,14 @@ def configured_mapping(config: Config) -> CompiledMapping:
 
 def run_job(
     config: Config, *, dry_run: bool | None = None, on_result: OnResult | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, full_read: bool = False,
 ) -> int:
-    """Run the configured job once; returns the exit code (see the module docstring)."""
+    """Run the configured job once; returns the exit code (see the module docstring).
+    ``full_read``: read the whole tenant rather than its delta since the last run."""
     if config.source is None:
         raise ConfigError(f"{config.file} has no source: section (a file, folder or api)")
     state = config.paths.state or state_dir()
-    options = options_from(config, dry_run=dry_run)
+    options = options_from(config, dry_run=dry_run, full_read=full_read)
     mapping = configured_mapping(config)  # no write yet: a bad mapping leaves no trace
     check_outputs(state=state, reports_folder=reports_folder(config, state))
     drop = (DropFolder.from_config(config.source.folder)

@@ -2,7 +2,8 @@
 
 ``run_sync`` holds no rules of its own; it calls the stages in order:
 
-1. read the tenant's users (the attributes the mapping owns, plus their managers);
+1. read the tenant's users (the attributes the mapping owns, plus their managers): in
+   full, or from the state folder's snapshot and Graph's delta since (``run.snapshot``);
 2. read, check and map the source (create-only rules wait for step 4);
 3. match records to users;
 4. run create-only rules (UPN, mailNickname) for records that become new users, with
@@ -36,6 +37,7 @@ from connector.report.contract import sync_report
 from connector.run.apply import apply_plan
 from connector.run.history import new_run_id
 from connector.run.prepare import Source, prepare, source_name
+from connector.run.snapshot import DeltaReads, read_tenant
 from connector.run.trail import RunTrail
 
 
@@ -71,6 +73,9 @@ class SyncOptions:
     #: Disable users missing from a full export even while a row has no usable key
     #: (otherwise those disables are held; ``Policy.allow_absent_disables``).
     allow_absent_disables: bool = False
+    #: Read the tenant from the state folder's snapshot and Graph's delta since
+    #: (``connector.run.snapshot``); None: list every user each run.
+    delta: DeltaReads | None = None
 
 
 def tenant_directory(
@@ -132,7 +137,8 @@ def plan_sync(
     progress = progress or NoProgress()
     progress.stage("reading the tenant's users")
     started = clock()
-    current = graph.list_users(owned_properties(mapping))
+    current = read_tenant(graph, owned_properties(mapping), options.delta,
+                          dry_run=options.dry_run)
     timings["tenant"] = clock() - started
     progress.stage("reading, checking and mapping the source")
     started = clock()

@@ -5,8 +5,11 @@ now with ``$skiptoken`` nextLinks; its last page carries a ``$deltatoken`` delta
 change-log watermark. Calling the deltaLink reports every user changed since then: the current
 representation, ``@removed: changed`` for soft-deleted users, ``@removed: deleted`` for purged
 ones. ``$select`` and the ``$filter=id eq …`` list are encoded in the tokens; with ``$select``
-only changes to selected properties surface. Users still hidden by replication lag hold the
-watermark back, so their changes arrive in a later round (replays are allowed, [DQ]).
+only changes to selected properties surface; ``manager`` in ``$select`` reports the link as
+``manager@delta``. Users still hidden by replication lag hold the watermark back, so their
+changes arrive in a later round (replays are allowed, [DQ]). Tokens expire after
+``delta_token_lifetime_s`` (7 days, §4.6) and when the tenant is reset: 410 Gone with
+``syncStateNotFound`` and a Location to start again.
 """
 
 from __future__ import annotations
@@ -100,8 +103,11 @@ class Delta:
                 raise self._gone(ctx, token, "resyncRequired",  # §4.6 reset → 410 [INF] text
                                  "Resync required. Replace any local cached data with a full "
                                  "sync from a fresh delta request.")
-            if ctx.now - float(token["t"]) > cfg.delta_token_lifetime_s:
-                raise self._gone(ctx, token, "syncStateNotFound",  # §4.6 expiry [INF] text
+            if (ctx.now - float(token["t"]) > cfg.delta_token_lifetime_s
+                    or int(token["w"]) <= self.state.store.reset_version()):
+                # §4.6 expiry [INF] text; a reset tenant has lost the changes the token
+                # counts from, so its tokens end the same way.
+                raise self._gone(ctx, token, "syncStateNotFound",
                                  "The sync state generation is not found. Start a new sync.")
         else:
             ids = _ids_of(opts.filter)
@@ -116,7 +122,8 @@ class Delta:
                 return self._page(ctx, token, [], None, first=True)
         if token["k"] == "delta":  # a deltaLink call starts a changes round
             minimal = "return=minimal" in (req.headers.get_ci("prefer") or "").lower()
-            token = {**token, "k": "changes", "u": self._watermark(), "o": 0, "m": minimal}
+            token = {**token, "k": "changes", "u": self._watermark(), "c": token["w"],
+                     "m": minimal}
             return self._changes(ctx, token, first=True)
         if token["k"] == "changes":
             return self._changes(ctx, token, first=False)
@@ -140,27 +147,43 @@ class Delta:
         return self._page(ctx, {**token, "k": "delta", "t": ctx.now}, items, next_token, first)
 
     def _changes(self, ctx: Context, token: dict[str, Any], first: bool) -> GraphResponse:
+        """One page of a changes round: every user changed in ``(w, u]`` once, at its last
+        change in the round (so pages follow the change log and a long round costs no
+        more per page than a short one); ``c`` is how far the log has been read."""
         store, size = self.state.store, self.state.config.default_page_size
-        per_user: dict[str, set[str]] = {}
-        for _, user_id, _, changed in store.changes(int(token["w"]), int(token["u"])):
-            if token["f"] is None or user_id in token["f"]:
-                per_user.setdefault(user_id, set()).update(changed)
-        tracked = set(token["s"]) if token["s"] else None
+        after, upto, cursor = int(token["w"]), int(token["u"]), int(token["c"])
         items: list[dict[str, Any]] = []
-        for user_id, props in per_user.items():
-            row = store.get(user_id, include_deleted=True)
-            if row is None:
-                items.append({"id": user_id, "@removed": {"reason": "deleted"}})
-            elif row.deleted_at is not None:
-                items.append({"id": user_id, "@removed": {"reason": "changed"}})
-            elif tracked is None or props & tracked:
-                items.append(self.item(row, token, props if token["m"] else None))
-        offset = int(token["o"])
-        page = items[offset:offset + size]
-        more = len(items) > offset + size
-        next_token = {**token, "o": offset + size} if more else None
-        done = {**token, "k": "delta", "w": token["u"], "t": ctx.now}
-        return self._page(ctx, done, page, next_token, first)
+        more = False
+        for version, user_id in store.change_cursor(cursor, upto):
+            item = None
+            if token["f"] is None or user_id in token["f"]:
+                history = store.user_changes(user_id, after, upto)
+                if history[-1][0] == version:  # else it is reported at its last change
+                    item = self._change_item(user_id, history, token)
+            if item is not None:
+                if len(items) == size:
+                    more = True
+                    break
+                items.append(item)
+            cursor = version
+        next_token = {**token, "c": cursor} if more else None
+        done = {**token, "k": "delta", "w": upto, "t": ctx.now}
+        return self._page(ctx, done, items, next_token, first)
+
+    def _change_item(self, user_id: str, history: list[tuple[int, str, list[str]]],
+                     token: dict[str, Any]) -> dict[str, Any] | None:
+        """What a changes round says about one user: removed, its representation, or
+        nothing when only untracked properties changed (§4.6)."""
+        row = self.state.store.get(user_id, include_deleted=True)
+        if row is None:
+            return {"id": user_id, "@removed": {"reason": "deleted"}}
+        if row.deleted_at is not None:
+            return {"id": user_id, "@removed": {"reason": "changed"}}
+        changed = {name for _, _, props in history for name in props}
+        tracked = set(token["s"]) if token["s"] else None
+        if tracked is not None and not changed & tracked:
+            return None
+        return self.item(row, token, changed if token["m"] else None)
 
     def _page(self, ctx: Context, delta_token: dict[str, Any], items: list[dict[str, Any]],
               next_token: dict[str, Any] | None, first: bool) -> GraphResponse:

@@ -26,6 +26,7 @@ from .envelope import (
 from .faults import Faults
 from .query import (
     COUNT_OPTIONS,
+    EXPAND_PAGE_LIMIT,
     GET_OPTIONS,
     LIST_OPTIONS,
     QueryOptions,
@@ -205,6 +206,8 @@ class Graph:
         size = opts.top or self.state.config.default_page_size
         if opts.select and "signInActivity" in opts.select:
             size = min(size, 120)  # §4.1
+        if opts.expand is not None:  # whatever $top says (a larger one is not refused)
+            size = min(size, EXPAND_PAGE_LIMIT)
         fingerprint = query_fingerprint(opts.pairs)
         after, offset, first = 0, 0, True
         if opts.skiptoken is not None:

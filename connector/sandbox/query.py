@@ -19,6 +19,9 @@ DELTA_OPTIONS = frozenset({"$select", "$filter", "$skiptoken", "$deltatoken"})
 COUNT_OPTIONS = frozenset({"$filter", "$search"})
 MANAGER_OPTIONS = frozenset({"$select"})
 MAX_LEVELS = 1000
+#: Largest page of a list with ``$expand``: "$expand on directory objects returns a maximum
+#: of 100 objects" (known issue 13635, [KI]).
+EXPAND_PAGE_LIMIT = 100
 
 
 @dataclass

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS changes (
     kind TEXT NOT NULL,
     props TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS changes_user ON changes (user_id, version);
 """
 
 _SEED_NAMESPACE = uuid.UUID("5f0c2a52-8a55-4f7c-9a34-3f3d3b6c1e01")
@@ -175,8 +176,10 @@ class Store:
             self._set_meta("domains", json.dumps(domains))
 
     def reset(self, now: float) -> None:
-        """Drop every user and change, reseed; the tenant id and secret survive."""
+        """Drop every user and change, reseed; the tenant id and secret survive. Delta
+        tokens issued before the reset no longer hold (:meth:`reset_version`)."""
         with self.transaction() as db:
+            self._set_meta("reset_version", str(self.version()))
             db.execute("DELETE FROM users")
             db.execute("DELETE FROM changes")
             self._seed(now)
@@ -307,13 +310,35 @@ class Store:
             return int(self._db.execute(
                 "SELECT COALESCE(MAX(version), 0) FROM changes").fetchone()[0])
 
-    def changes(self, after: int, upto: int) -> list[tuple[int, str, str, list[str]]]:
-        """Changes with ``after < version <= upto``: (version, user id, kind, properties)."""
+    def reset_version(self) -> int:
+        """The last change version before the latest reset (-1: never reset). A delta
+        token whose watermark is not above it refers to a change log that is gone."""
+        with self._lock:
+            value = self._meta("reset_version")
+        return -1 if value is None else int(value)
+
+    def change_cursor(self, after: int, upto: int) -> Iterator[tuple[int, str]]:
+        """(version, user id) of the changes with ``after < version <= upto``, in order,
+        read 500 at a time."""
+        while True:
+            with self._lock:
+                batch = self._db.execute(
+                    "SELECT version, user_id FROM changes WHERE version > ? AND version <= ? "
+                    "ORDER BY version LIMIT 500", (after, upto)).fetchall()
+            for version, user_id in batch:
+                yield int(version), str(user_id)
+            if len(batch) < 500:
+                return
+            after = int(batch[-1][0])
+
+    def user_changes(self, user_id: str, after: int,
+                     upto: int) -> list[tuple[int, str, list[str]]]:
+        """One user's changes with ``after < version <= upto``: (version, kind, properties)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT version, user_id, kind, props FROM changes "
-                "WHERE version > ? AND version <= ? ORDER BY version", (after, upto)).fetchall()
-        return [(int(v), str(u), str(k), list(json.loads(p))) for v, u, k, p in rows]
+                "SELECT version, kind, props FROM changes WHERE user_id = ? AND version > ? "
+                "AND version <= ? ORDER BY version", (user_id, after, upto)).fetchall()
+        return [(int(v), str(k), list(json.loads(p))) for v, k, p in rows]
 
     def first_change(self, user_id: str) -> int | None:
         """Version of the first change of a user (its creation)."""

@@ -44,6 +44,28 @@ def test_list_users_pages_with_managers_and_base_fields() -> None:
     assert len(plain) == 250 and "manager" not in plain[0]
 
 
+def test_list_users_reads_250_users_with_their_managers_at_100_a_page() -> None:
+    """Graph serves at most 100 users a page with $expand whatever $top says (known issue
+    13635): the client asks for 999 and follows the nextLinks to every user's manager."""
+    tenant = make_tenant()
+    graph = tenant.graph
+    assert graph.page_size == 999
+    created = graph.execute(creates(0, 247))
+    ids = [r.user_id or "" for r in created]
+    assert all(r.ok for r in created) and all(ids)
+    wanted = {ids[n]: ids[(n * 7) % 13] for n in range(13, 247)}  # many different managers
+    links = graph.execute([Operation("set_manager", user, manager_id=boss)
+                           for user, boss in wanted.items()])
+    assert all(r.ok for r in links)
+    before = tenant.app.state.stats["requests"]
+    users = graph.list_users(["displayName"])
+    assert tenant.app.state.stats["requests"] - before == 3  # 250 users: 100, 100, 50
+    assert len(users) == 250 and len({u["id"] for u in users}) == 250
+    managers = {u["id"]: u["manager"] for u in users}
+    assert {user: managers[user] for user in wanted} == wanted
+    assert all(managers[user] is None for user in managers if user not in wanted)
+
+
 def test_list_users_survives_empty_pages() -> None:
     tenant = make_tenant(SandboxConfig.for_tests(empty_page_every_n=2), page_size=20)
     assert all(r.ok for r in tenant.graph.execute(creates(0, 60)))

@@ -97,3 +97,30 @@ def test_lagging_user_arrives_in_a_later_round() -> None:
     tenant.clock.advance(1)
     arrived = tenant.get(page["@odata.deltaLink"]).json()["value"]
     assert [item["id"] for item in arrived] == [user["id"]]
+
+
+def test_a_long_changes_round_reports_each_user_once_across_pages() -> None:
+    tenant = Tenant(SandboxConfig.for_tests(default_page_size=10))
+    users = [tenant.create(n) for n in range(25)]
+    _, link = finish_round(tenant, "/users/delta?$select=displayName,jobTitle")
+    for user in users:  # twice each, interleaved: one item per user, at its last change
+        tenant.patch(f"/users/{user['id']}", {"jobTitle": "One"})
+    for user in reversed(users):
+        tenant.patch(f"/users/{user['id']}", {"jobTitle": "Two"})
+    tenant.patch(f"/users/{users[0]['id']}", {"department": "Not selected"})
+    items, _ = finish_round(tenant, link)
+    assert sorted(item["id"] for item in items) == sorted(u["id"] for u in users)
+    assert {item["jobTitle"] for item in items} == {"Two"}
+
+
+def test_a_reset_tenant_ends_its_delta_tokens() -> None:
+    tenant = Tenant()
+    tenant.create("before")
+    _, link = finish_round(tenant, "/users/delta?$select=displayName")
+    assert tenant.admin("POST", "/reset").status_code in (200, 204)
+    tenant.token = tenant.get_token()
+    gone = tenant.get(link)
+    assert gone.status_code == 410 and error_of(gone)["code"] == "syncStateNotFound"
+    items, fresh = finish_round(tenant, "/users/delta?$select=displayName")
+    assert len(items) == 3  # the seed again
+    assert tenant.get(fresh).json()["value"] == []

@@ -209,7 +209,7 @@ def test_hr_data_and_file_names_are_escaped_everywhere(tmp_path: Path) -> None:
 
 class TenantWatch:
     """An ASGI wrapper around the served sandbox: counts the complete reads of the user
-    list (the last page has no nextLink) and, after the first one while armed, changes
+    list, in full or by delta (the last page has no nextLink) and, after the first one while armed, changes
     the tenant, as someone else would between the approval's check and its apply."""
 
     def __init__(self, app: Any) -> None:
@@ -220,7 +220,7 @@ class TenantWatch:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         listing = (scope["type"] == "http" and scope["method"] == "GET"
-                   and scope["path"] == "/v1.0/users")
+                   and scope["path"] in ("/v1.0/users", "/v1.0/users/delta"))
         if not (self.armed and listing):
             await self.app(scope, receive, send)
             return
