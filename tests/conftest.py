@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -62,3 +63,15 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reaches beyond 127.0.0.1: a connection elsewhere fails the test at once."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own state folder (``HRC_STATE_DIR``), so its own sandbox tenant, with no
+    tenant configured: no ``AZURE_*``, ``HRC_GRAPH*`` or ``HRC_SANDBOX*`` from outside."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("HRC_STATE_DIR", str(folder))
+    for name in list(os.environ):
+        if name.startswith(("AZURE_", "HRC_GRAPH", "HRC_SANDBOX")):
+            monkeypatch.delenv(name)
+    return folder

@@ -5,7 +5,6 @@ an empty parameter never becomes part of a value, and messages name their cause.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,6 @@ from tests.helpers import ROOT, SAMPLE_CSV
 
 DEFAULT = str(ROOT / "mappings" / "default.yaml")
 SEEDED = 3
-
-
-@pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "state"
-    monkeypatch.setenv("HRC_STATE_DIR", str(folder))
-    for name in list(os.environ):
-        if name.startswith(("AZURE_", "HRC_GRAPH", "HRC_SANDBOX")):
-            monkeypatch.delenv(name)
-    return folder
 
 
 def invoke(*args: str) -> Result:

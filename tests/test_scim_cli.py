@@ -20,14 +20,10 @@ SCIM_MAPPING = str(ROOT / "mappings" / "default-scim.yaml")
 
 
 @pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "state"
-    monkeypatch.setenv("HRC_STATE_DIR", str(folder))
+def state(state: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shared state folder, with Entra's provisioning logs available at once."""
     monkeypatch.setenv("HRC_SANDBOX_KNOBS", '{"provisioning_log_lag_s": 0}')
-    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_CLIENT_CERTIFICATE_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
+    return state
 
 
 def run(*args: str) -> Result:

@@ -26,16 +26,6 @@ DEFAULT = str(ROOT / "mappings" / "default.yaml")
 SEEDED = 3  # two IT admins and a service account
 
 
-@pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "state"
-    monkeypatch.setenv("HRC_STATE_DIR", str(folder))
-    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_CLIENT_CERTIFICATE_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
-
-
 def sync(tmp: Path, source: Path | str, *args: str) -> tuple[int, dict[str, Any], str]:
     report = tmp / f"report-{len(list(tmp.glob('report-*.json')))}.json"
     result = CliRunner().invoke(main, ["sync", str(source), "--mapping", DEFAULT,

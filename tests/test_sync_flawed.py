@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -16,17 +15,6 @@ from connector.report.sync import sync_dict
 from connector.run.job import options_from, run_job
 from tests.helpers import ROOT, SAMPLE_CSV
 from tests.test_sync import sample_rows, sync, users, write
-
-
-@pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """This test's own state folder, so its own sandbox tenant; no tenant configured."""
-    folder = tmp_path / "state"
-    monkeypatch.setenv("HRC_STATE_DIR", str(folder))
-    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_CLIENT_CERTIFICATE_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
 
 
 def flawed_export(path: Path) -> tuple[Path, list[str]]:

@@ -27,17 +27,6 @@ from tests.test_sync import DEFAULT, SEEDED, sync
 PEOPLE = 1500
 
 
-@pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """This test's own state folder, so its own sandbox tenant; no tenant configured."""
-    folder = tmp_path / "state"
-    monkeypatch.setenv("HRC_STATE_DIR", str(folder))
-    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_CLIENT_CERTIFICATE_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1,500 people of the sample's generator: a six-level hierarchy, leavers, pre-hires."""

@@ -30,16 +30,6 @@ def _no_hang() -> Iterator[None]:
     signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "state"
-    monkeypatch.setenv("HRC_STATE_DIR", str(folder))
-    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_CLIENT_CERTIFICATE_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
-
-
 def fifo(tmp: Path) -> str:
     os.mkfifo(tmp / "export.csv")
     return str(tmp / "export.csv")

@@ -209,8 +209,9 @@ def test_hr_data_and_file_names_are_escaped_everywhere(tmp_path: Path) -> None:
 
 class TenantWatch:
     """An ASGI wrapper around the served sandbox: counts the complete reads of the user
-    list, in full or by delta (the last page has no nextLink) and, after the first one while armed, changes
-    the tenant, as someone else would between the approval's check and its apply."""
+    list, in full or by delta (the last page has no nextLink) and, after the first one
+    while armed, changes the tenant, as someone else would between the approval's check
+    and its apply."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
