@@ -3,7 +3,9 @@ exports in the formats the readers take."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -80,3 +82,26 @@ def sample_rows() -> list[list[str]]:
         values = {**base, "Status": "Active", "WorkerType": "Employee", **person}
         rows.append([values[c] for c in SAMPLE_HEADER])
     return rows
+
+
+def sample_export() -> tuple[list[str], list[dict[str, str]]]:
+    """The sample export's header and its rows as dicts (column -> text)."""
+    with SAMPLE_CSV.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def export_bytes(header: Sequence[str], rows: Sequence[dict[str, str]]) -> bytes:
+    """A UTF-8 CSV export of ``rows`` in ``header``'s columns (other keys ignored)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(header), lineterminator="\n",
+                            extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_export(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]]) -> Path:
+    """``export_bytes`` written to ``path``; returns ``path``."""
+    path.write_bytes(export_bytes(header, rows))
+    return path

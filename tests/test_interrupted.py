@@ -10,8 +10,6 @@ nothing left to do (every user, attribute and manager right), with nobody create
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import signal
@@ -27,7 +25,7 @@ from connector.mapping import load_mapping
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import open_tenant, sandbox_path
 from connector.sandbox import SandboxConfig, list_users
-from tests.helpers import ROOT, SAMPLE_CSV
+from tests.helpers import ROOT, SAMPLE_CSV, sample_export, write_export
 
 SEEDED = 3
 SLOW = {"latency_ms": 150, "latency_jitter_ms": 250, "seed": 3}
@@ -90,25 +88,12 @@ def kill_after(config: Path, lines: int) -> str:
             process.wait()
 
 
-def sample() -> tuple[list[str], list[dict[str, str]]]:
-    with SAMPLE_CSV.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path
 
 
 def movers_and_leavers(tmp: Path) -> Path:
     """The sample with 40 movers (new title), 25 re-parented, 15 leavers: within the
     default thresholds."""
-    header, rows = sample()
+    header, rows = sample_export()
     active = [r for r in rows if r["Status"] == "Active" and r["WorkerType"] == "Employee"
               and r["EmployeeID"] != "000001" and not r["TerminationDate"]
               and r["HireDate"] <= "2026-11-26"]
@@ -120,7 +105,7 @@ def movers_and_leavers(tmp: Path) -> Path:
             row["ManagerID"] = others[index % len(others)]
     for row in active[-15:]:
         row["Status"], row["TerminationDate"] = "Terminated", "2026-11-20"
-    return write_csv(tmp / "movers.csv", header, rows)
+    return write_export(tmp / "movers.csv", header, rows)
 
 
 def assert_converged(state: Path, source: Path) -> None:

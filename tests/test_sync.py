@@ -6,8 +6,6 @@ two IT admins and a service account the connector must never touch.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from connector.mapping import load_mapping
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import open_tenant, sandbox_path
 from connector.sandbox import SandboxConfig, list_users
-from tests.helpers import ROOT, SAMPLE_CSV
+from tests.helpers import ROOT, SAMPLE_CSV, sample_export, write_export
 
 DEFAULT = str(ROOT / "mappings" / "default.yaml")
 SEEDED = 3  # two IT admins and a service account
@@ -41,19 +39,6 @@ def users(state: Path) -> dict[str, dict[str, Any]]:
             for u in list_users(sandbox_path(state))}
 
 
-def sample_rows() -> tuple[list[str], list[dict[str, str]]]:
-    with SAMPLE_CSV.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path
 
 
 def test_dry_run_writes_nothing_then_first_sync_creates_everyone_with_managers(
@@ -96,7 +81,7 @@ def test_dry_run_writes_nothing_then_first_sync_creates_everyone_with_managers(
 def test_a_changed_export_updates_disables_enables_and_reparents(
     state: Path, tmp_path: Path
 ) -> None:
-    header, rows = sample_rows()
+    header, rows = sample_export()
     assert sync(tmp_path, SAMPLE_CSV)[0] == 0
     by_key = {r["EmployeeID"]: r for r in rows}
     by_key["000784"]["JobTitle"] = "Senior Recruiter"              # mover: update
@@ -104,7 +89,7 @@ def test_a_changed_export_updates_disables_enables_and_reparents(
     by_key["006736"]["Status"] = "Terminated"                      # leaver: disable
     by_key["006736"]["TerminationDate"] = "2026-11-01"
     gone = by_key.pop("046206")                                     # missing: disable
-    changed = write(tmp_path / "changed.csv", header, list(by_key.values()))
+    changed = write_export(tmp_path / "changed.csv", header, list(by_key.values()))
     code, report, _ = sync(tmp_path, changed)
     assert code == 0, report
     summary = report["summary"]
@@ -125,7 +110,8 @@ def test_a_changed_export_updates_disables_enables_and_reparents(
     assert all(u["accountEnabled"] for k, u in tenant.items() if "@" in k)  # admins untouched
 
     by_key["046206"] = gone                                         # rehire: enable
-    code, report, _ = sync(tmp_path, write(tmp_path / "back.csv", header, list(by_key.values())))
+    back = write_export(tmp_path / "back.csv", header, list(by_key.values()))
+    code, report, _ = sync(tmp_path, back)
     assert code == 0
     assert [c["employeeId"] for c in report["changes"] if c["action"] == "enable"] == ["046206"]
     assert users(state)["046206"]["accountEnabled"] is True
@@ -134,10 +120,10 @@ def test_a_changed_export_updates_disables_enables_and_reparents(
 def test_a_truncated_export_trips_the_threshold_and_writes_nothing(
     state: Path, tmp_path: Path
 ) -> None:
-    header, rows = sample_rows()
+    header, rows = sample_export()
     assert sync(tmp_path, SAMPLE_CSV)[0] == 0
     before = users(state)
-    truncated = write(tmp_path / "truncated.csv", header, rows[:120])
+    truncated = write_export(tmp_path / "truncated.csv", header, rows[:120])
     code, report, output = sync(tmp_path, truncated)
     assert code == 3
     assert report["status"] == "stopped" and report["stopped"]
@@ -148,9 +134,9 @@ def test_a_truncated_export_trips_the_threshold_and_writes_nothing(
 
 
 def test_every_threshold_can_be_raised_for_one_run(state: Path, tmp_path: Path) -> None:
-    header, rows = sample_rows()
+    header, rows = sample_export()
     assert sync(tmp_path, SAMPLE_CSV)[0] == 0
-    smaller = write(tmp_path / "smaller.csv", header, rows[:-45])
+    smaller = write_export(tmp_path / "smaller.csv", header, rows[:-45])
     assert sync(tmp_path, smaller)[0] == 3
     code, report, _ = sync(tmp_path, smaller, "--max-disables-percent", "20")
     assert code == 0
@@ -159,9 +145,9 @@ def test_every_threshold_can_be_raised_for_one_run(state: Path, tmp_path: Path) 
 
 def test_bad_input_is_exit_2_and_record_errors_exit_1(state: Path, tmp_path: Path) -> None:
     assert sync(tmp_path, tmp_path / "missing.csv")[0] == 2
-    header, rows = sample_rows()
+    header, rows = sample_export()
     rows.append(dict(rows[5]))  # a duplicate key: both rows are errors, the rest syncs
-    code, report, _ = sync(tmp_path, write(tmp_path / "dup.csv", header, rows))
+    code, report, _ = sync(tmp_path, write_export(tmp_path / "dup.csv", header, rows))
     assert code == 1
     assert report["summary"]["error"] == 2 and report["summary"]["create"] == 336
     code, _, output = sync(tmp_path, SAMPLE_CSV, "--report", str(tmp_path / "r.pdf"))
@@ -254,13 +240,14 @@ managed:
   - name: the US company
     clauses: [{attribute: companyName, operator: EQUALS, value: Contoso Inc.}]
 """, encoding="utf-8")
-    header, rows = sample_rows()
+    header, rows = sample_export()
     assert sync(tmp_path, SAMPLE_CSV)[0] == 0  # everyone created with the default mapping
     us = next(r for r in rows if r["CountryCode"] == "US" and r["Status"] == "Active"
               and r["EmployeeID"] != "000001")
     gb = next(r for r in rows if r["CountryCode"] == "GB" and r["Status"] == "Active")
     rest = [r for r in rows if r not in (us, gb)]
-    result = CliRunner().invoke(main, ["sync", str(write(tmp_path / "less.csv", header, rest)),
+    less = write_export(tmp_path / "less.csv", header, rest)
+    result = CliRunner().invoke(main, ["sync", str(less),
                                        "--mapping", str(mapping), "--report",
                                        str(tmp_path / "narrow.json")])
     assert result.exit_code in (0, 1), result.output

@@ -13,21 +13,21 @@ from connector.cli.main import main
 from connector.config import load_config
 from connector.report.sync import sync_dict
 from connector.run.job import options_from, run_job
-from tests.helpers import ROOT, SAMPLE_CSV
-from tests.test_sync import sample_rows, sync, users, write
+from tests.helpers import ROOT, SAMPLE_CSV, sample_export, write_export
+from tests.test_sync import sync, users
 
 
 def flawed_export(path: Path) -> tuple[Path, list[str]]:
     """The sample with one blank key (person A) and person B's key mistyped as C's.
     Returns the file and the keys of A, B and C."""
-    header, rows = sample_rows()
+    header, rows = sample_export()
     active = [i for i, r in enumerate(rows) if r["Status"] == "Active"
               and r["HireDate"] <= "2026-01-01" and not r["TerminationDate"]]
     a, b, c = active[10:13]
     keys = [rows[i]["EmployeeID"] for i in (a, b, c)]
     rows[a] = {**rows[a], "EmployeeID": ""}
     rows[b] = {**rows[b], "EmployeeID": rows[c]["EmployeeID"]}
-    return write(path, header, rows), keys
+    return write_export(path, header, rows), keys
 
 
 def held(report: dict[str, Any]) -> dict[str, str | None]:

@@ -16,14 +16,12 @@ from connector.run.tenant import open_tenant
 from connector.sandbox import SandboxConfig, ensure_tls_files
 from connector.sandbox import create_app as create_sandbox
 from connector.sandbox.serving import serve_in_thread
-from tests.helpers import SAMPLE_CSV
+from tests.helpers import SAMPLE_CSV, export_bytes, sample_export
 from tests.web.web_helpers import (
     MAPPING,
     SEEDED,
-    csv_bytes,
     make_client,
     post_button,
-    sample,
     sign_in,
     sign_out,
     upload,
@@ -92,9 +90,9 @@ def test_self_approval_is_refused_unless_the_configuration_allows_it(tmp_path: P
 
 def _sync_directly(state: Path, rows: int) -> None:
     """Someone else changes the tenant (a sync of the first rows) after the review."""
-    header, records = sample()
+    header, records = sample_export()
     partial = state.parent / "partial.csv"
-    partial.write_bytes(csv_bytes(header, records[:rows]))
+    partial.write_bytes(export_bytes(header, records[:rows]))
     with open_tenant(state=state) as tenant:
         run_sync(str(partial), load_mapping(MAPPING), tenant.graph, options=SyncOptions(),
                  tenant=tenant.label, runs_folder=state / "runs")
@@ -123,13 +121,13 @@ def test_approval_after_the_tenant_changed_asks_for_a_new_review(tmp_path: Path)
 
 def test_a_plan_stopped_by_the_safety_thresholds_cannot_be_approved(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    header, records = sample()
+    header, records = sample_export()
     with make_client(tmp_path, allow_self_approval=True) as client:
         sign_in(client, "sam")
         first = upload_id(upload(client, "employees.csv", SAMPLE_CSV.read_bytes()))
         assert post_button(client, first, "approve").status_code == 303
         # A truncated export: most users would be disabled.
-        uid = upload_id(upload(client, "truncated.csv", csv_bytes(header, records[:60])))
+        uid = upload_id(upload(client, "truncated.csv", export_bytes(header, records[:60])))
         page = client.get(f"/uploads/{uid}").text
         assert "Stopped by the safety checks" in page and "policies.max_disables" in page
         refused = post_button(client, uid, "approve")
@@ -183,7 +181,7 @@ def test_row_errors_are_listed_per_row_and_a_missing_column_fails_the_upload(
 
 
 def test_hr_data_and_file_names_are_escaped_everywhere(tmp_path: Path) -> None:
-    header, records = sample()
+    header, records = sample_export()
     evil = "<script>alert(1)</script>"
     records[0] = {**records[0], "JobTitle": evil}
     records[5] = {**records[5], "CountryCode": "<b>XX</b>"}
@@ -191,7 +189,7 @@ def test_hr_data_and_file_names_are_escaped_everywhere(tmp_path: Path) -> None:
     name = "<img src=x onerror='alert(1)'>.csv"
     with make_client(tmp_path, allow_self_approval=True) as client:
         sign_in(client, "sam")
-        uid = upload_id(upload(client, name, csv_bytes(header, records)))
+        uid = upload_id(upload(client, name, export_bytes(header, records)))
         pages = [client.get(p).text for p in ("/", f"/uploads/{uid}")]
         run = pages[1].split("/runs/")[1].split('"')[0]
         pages.append(client.get(f"/uploads/{uid}/runs/{run}").text)
@@ -258,13 +256,13 @@ def test_approval_applies_the_plan_it_checked_even_if_the_tenant_moves_after_the
                   "client_secret": {"env": "HRC_TEST_CLIENT_SECRET"},
                   "authority_host": base, "graph_url": base,
                   "scope": "https://graph.microsoft.com/.default"}
-        header, records = sample()
+        header, records = sample_export()
         with make_client(tmp_path, tenant=tenant, allow_self_approval=True) as client:
             sign_in(client, "sam")
-            first = upload_id(upload(client, "employees.csv", csv_bytes(header, records)))
+            first = upload_id(upload(client, "employees.csv", export_bytes(header, records)))
             assert post_button(client, first, "approve").status_code == 303
             records[0] = {**records[0], "JobTitle": "Chief Reviewer"}
-            uid = upload_id(upload(client, "promotion.csv", csv_bytes(header, records)))
+            uid = upload_id(upload(client, "promotion.csv", export_bytes(header, records)))
             assert "update <b>1</b>" in client.get(f"/uploads/{uid}").text
             review = metadata(tmp_path / "state", uid)["review_run_id"]
             reviewed = json.loads((tmp_path / "state" / "runs" / f"{review}.json")

@@ -13,13 +13,11 @@ import httpx
 import pytest
 
 from connector.web.diff import PAGE_SIZE, DiffQuery, diff_view, group_users, page_numbers
-from tests.helpers import SAMPLE_CSV
+from tests.helpers import SAMPLE_CSV, export_bytes, sample_export
 from tests.test_sync_flawed import flawed_export
 from tests.web.web_helpers import (
-    csv_bytes,
     make_client,
     post_button,
-    sample,
     sign_in,
     sign_out,
     upload,
@@ -37,7 +35,7 @@ def users_on(page: str) -> list[tuple[list[str], str]]:
 def leavers_and_movers() -> tuple[bytes, list[str], list[str]]:
     """The sample without five active people nobody reports to (disabled: missing from a
     full export) and with three new job titles; returns it, the missing and the movers."""
-    header, rows = sample()
+    header, rows = sample_export()
     managers = {r["ManagerID"] for r in rows}
     active = [r for r in rows if r["Status"] == "Active" and not r["TerminationDate"]
               and r["HireDate"] <= "2026-11-01" and r["EmployeeID"] not in managers]
@@ -47,7 +45,7 @@ def leavers_and_movers() -> tuple[bytes, list[str], list[str]]:
         if row["EmployeeID"] in movers:
             row["JobTitle"] += " II"
     kept = [r for r in rows if r["EmployeeID"] not in missing]
-    return csv_bytes(header, kept), missing, movers
+    return export_bytes(header, kept), missing, movers
 
 
 @pytest.fixture

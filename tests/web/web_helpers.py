@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from connector.sandbox import SyncASGITransport, list_users
 from connector.web.app import create_app
 from connector.web.auth import hash_password
 from connector.web.limits import Limits
-from tests.helpers import ROOT, SAMPLE_CSV
+from tests.helpers import ROOT, export_bytes, sample_export
 
 MAPPING = ROOT / "mappings" / "default.yaml"
 SEEDED = 3  # the sandbox's two IT admins and its service account
@@ -117,35 +115,20 @@ def post_button(client: httpx.Client, upload: str, action: str) -> httpx.Respons
     return client.post(f"/uploads/{upload}/{action}", data={"csrf": token})
 
 
-def sample() -> tuple[list[str], list[dict[str, str]]]:
-    """The sample export's header and rows."""
-    with SAMPLE_CSV.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def csv_bytes(header: list[str], rows: list[dict[str, str]]) -> bytes:
-    """A CSV export of ``rows`` in ``header``'s columns."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n",
-                            extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
 
 
 def with_duplicate(path: Path) -> Path:
     """A copy of the sample whose third record repeats the first one's EmployeeID."""
-    header, rows = sample()
+    header, rows = sample_export()
     rows[2] = {**rows[2], "EmployeeID": rows[0]["EmployeeID"]}
-    path.write_bytes(csv_bytes(header, rows))
+    path.write_bytes(export_bytes(header, rows))
     return path
 
 
 def without_column(path: Path, column: str = "LastName") -> Path:
     """A copy of the sample without one required column."""
-    header, rows = sample()
-    path.write_bytes(csv_bytes([c for c in header if c != column], rows))
+    header, rows = sample_export()
+    path.write_bytes(export_bytes([c for c in header if c != column], rows))
     return path
 
 
@@ -161,3 +144,4 @@ def stored_uploads(state: Path) -> list[str]:
     root = state / "uploads"
     found = sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
     return [name for name in found if name != ".incoming"]
+
