@@ -20,6 +20,8 @@ from .auth import BearerAuth, MsalHttpClient, MsalTokenProvider, TokenProvider, 
 from .batch import MAX_BATCH, batch_payload, split_responses
 from .client import BASE_FIELDS, GraphClient, version_root
 from .envelope import ErrorInfo, error_info, graph_error
+from .group_writes import MAX_BIND, GroupOperation, GroupOperationResult
+from .groups import GroupsClient
 from .operations import KINDS, Operation, OperationKind, OperationResult
 from .pacing import Pacer
 from .paging import eq_filter, iter_pages, odata_string
@@ -31,10 +33,14 @@ __all__ = [
     "KINDS",
     "KNOWN_AUTHORITY_HOSTS",
     "MAX_BATCH",
+    "MAX_BIND",
     "BearerAuth",
     "ErrorInfo",
     "GraphClient",
     "GraphSettings",
+    "GroupOperation",
+    "GroupOperationResult",
+    "GroupsClient",
     "MsalHttpClient",
     "MsalTokenProvider",
     "Operation",

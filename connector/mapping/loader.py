@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from connector.errors import ConfigError, EvaluationError, MappingError
 from connector.mapping.engine import CompiledMapping, CompiledRule, memoize
 from connector.mapping.expr import FALSE, TRUE, EvalContext, Expression, compile_expression
+from connector.mapping.groups import CompiledGroups, compile_groups
 from connector.mapping.scoping import any_holds, compile_filters
 from connector.mapping.spec import Condition, MappingSpec, Rule
 from connector.mapping.targets import converter, lookup, unknown_target_message
@@ -142,6 +143,13 @@ def compile_spec(
                                     errors, file)
     if spec.manager is not None:
         columns.add(spec.manager.source)
+    groups: CompiledGroups | None = None
+    if spec.groups is not None:
+        groups = compile_groups(
+            spec.groups, compile_text=compile_text, has_manager=spec.manager is not None,
+            compile_condition=lambda condition, where: _compile_condition(
+                condition, where, compile_text, columns, errors, file),
+            errors=errors, file=file)
     if errors:
         raise MappingError(f"{len(errors)} problem(s) in the mapping", file=file, errors=errors)
     optional = tuple(spec.source.optional_columns)
@@ -154,7 +162,7 @@ def compile_spec(
         partial=spec.source.partial, required_columns=(spec.source.key, *required),
         optional_columns=optional, country_columns=tuple(spec.source.country_columns),
         date_columns=tuple(spec.source.date_columns), description=spec.description,
-        managed=tuple(managed),
+        managed=tuple(managed), groups=groups,
     )
 
 

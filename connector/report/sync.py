@@ -44,6 +44,7 @@ from rich.text import Text
 from connector.core.plan import ACTIONS, WRITES, Change
 from connector.core.results import SyncResult, WriteOutcome
 from connector.errors import Problem
+from connector.report import groups as group_report
 from connector.report.html import (
     headline,
     html_page,
@@ -127,7 +128,7 @@ def sync_dict(result: SyncResult) -> dict[str, Any]:
     summary: dict[str, int] = {action: plan.count(action) for action in ACTIONS}
     summary["written"] = sum(1 for o in result.outcomes.values() if o.ok)
     summary["failed"] = len(failed)
-    return {
+    report: dict[str, Any] = {
         "run_id": result.run_id,
         "status": result.status,
         "dry_run": result.dry_run,
@@ -147,6 +148,11 @@ def sync_dict(result: SyncResult) -> dict[str, Any]:
         "errors": [*(problem_dict(p) for p in plan.errors),
                    *(_failed_write(c, o) for c, o in failed)],
     }
+    section = group_report.groups_section(result)
+    if section is not None:  # the mapping keeps groups (connector.report.groups)
+        report["groups"] = section
+        report["errors"].extend(group_report.group_errors(section))
+    return report
 
 
 def _counted(report: Mapping[str, Any]) -> list[str]:
@@ -201,6 +207,7 @@ def sync_csv(result: SyncResult) -> str:
         end = [item["reason"], _item_outcome(item, note)]
         pairs = item["attributes"].items() or [("", {"old": None, "new": None})]
         rows.extend([*start, name, change["old"], change["new"], *end] for name, change in pairs)
+    rows.extend(group_report.group_csv_rows(report, note))
     if not rows:
         rows.append([report["run_id"], "", "", "", "", "", "", "no changes",
                      note or report["status"]])
@@ -274,6 +281,7 @@ def sync_terminal(result: SyncResult, *, limit: int = 50) -> RenderableType:
     if len(rows) > limit:
         parts.append(Text(f"… {plural(len(rows) - limit, 'more row')} not shown "
                           "(write them all with --report PATH)", style="dim"))
+    parts.extend(group_report.group_table(report, limit))
     parts.append(Text(f"run {report['run_id']} · {report['source']} → {report['tenant']} · "
                       f"mapping {report['mapping']} · {plural(report['records'], 'record')}, "
                       f"{report['managed']} managed users", style="dim"))
@@ -285,6 +293,9 @@ def sync_terminal(result: SyncResult, *, limit: int = 50) -> RenderableType:
         counts.append(f"{action} {summary[action]}",
                       style=_ACTION_STYLES.get(action, "") if summary[action] else "dim")
     parts.append(counts)
+    group_line = group_report.group_counts(report)
+    if group_line is not None:
+        parts.append(group_line)
     problems = (f"{plural(len(report['errors']), 'error')}, "
                 f"{plural(len(report['warnings']), 'warning')}")
     style = "red" if report["errors"] else "yellow" if report["warnings"] else "green"
@@ -306,7 +317,8 @@ def sync_xlsx(result: SyncResult) -> bytes:
     report = sync_dict(result)
     note = _run_note(report)
     return xlsx_workbook(report, counted=_counted(report),
-                         outcome_of=lambda item: _item_outcome(item, note))
+                         outcome_of=lambda item: _item_outcome(item, note),
+                         group_outcome_of=lambda item: group_report.group_outcome(item, note))
 
 
 # --- dispatch -----------------------------------------------------------------------------

@@ -45,7 +45,10 @@ def options_from(config: Config, *, dry_run: bool | None = None) -> SyncOptions:
                               max_disable_percent=p.max_disables_percent,
                               max_changes=p.max_changes,
                               max_change_percent=p.max_changes_percent,
-                              min_source_percent=p.min_source_percent, names=POLICY_NAMES),
+                              min_source_percent=p.min_source_percent,
+                              max_member_removals=p.max_member_removals,
+                              max_member_removal_percent=p.max_member_removals_percent,
+                              names=POLICY_NAMES),
         prehire_days=p.prehire_days, sheet=config.source.sheet if config.source else None,
         default_domain=p.default_domain, allow_absent_disables=p.allow_absent_disables)
 

@@ -25,6 +25,8 @@ DEFAULT_APP_ROLES: tuple[str, ...] = (
     "User.ReadWrite.All",
     "User-LifeCycleInfo.ReadWrite.All",
     "User-PasswordProfile.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "GroupMember.ReadWrite.All",
 )
 
 

@@ -64,8 +64,14 @@ def plan_fingerprint(report: Mapping[str, Any]) -> str:
                 if k != "outcome" and not (k == "userId" and item["action"] == "create")}
                for item in report["changes"]]
     summary = {action: report["summary"][action] for action in ACTIONS}
-    text = json.dumps({"summary": summary, "changes": changes}, sort_keys=True,
-                      ensure_ascii=False, default=str)
+    # Group changes too, without outcomes and the ids Graph gives new groups.
+    groups = [{k: v for k, v in item.items()
+               if k != "outcome" and not (k == "groupId" and item["action"] == "create")}
+              for item in (report.get("groups") or {}).get("changes", [])]
+    payload: dict[str, Any] = {"summary": summary, "changes": changes}
+    if groups:  # absent when there are none: fingerprints made before groups still match
+        payload["groups"] = groups
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -96,7 +102,8 @@ class Workflow:
     def options(self, *, dry_run: bool) -> SyncOptions:
         """The sync options the configuration's policies describe (as for ``run``), for
         an uploaded file: its own format decides, so no configured sheet applies."""
-        return dataclasses.replace(options_from(self.config, dry_run=dry_run), sheet=None)
+        return dataclasses.replace(options_from(self.config, dry_run=dry_run), sheet=None,
+                                   state=self.state)
 
     # --- arrival --------------------------------------------------------------------------
 

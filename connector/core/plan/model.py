@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from connector.core.plan.compare import current_value
+from connector.core.plan.group_model import GroupChange, GroupLedger
 from connector.errors import Problem
 
 Action = Literal["create", "update", "disable", "enable", "delete", "manager", "unchanged",
@@ -82,6 +83,16 @@ class Policy:
 
 
 @dataclass
+class GroupInfo:
+    """What a plan knows about the owned groups beyond its changes: their member counts
+    today (group id -> count; the safety percentages) and the ledger to record after the
+    run (members the connector added, since when a group is empty)."""
+
+    sizes: dict[str, int] = field(default_factory=dict)
+    ledger: GroupLedger = field(default_factory=GroupLedger)
+
+
+@dataclass
 class Plan:
     """Every change a run would make, with what it noticed on the way."""
 
@@ -89,6 +100,10 @@ class Plan:
     managed: int
     records: int
     warnings: list[Problem] = field(default_factory=list)
+    #: Group changes (``connector.core.plan.groups``), apart from the users' changes.
+    groups: list[GroupChange] = field(default_factory=list)
+    #: What the run records about owned groups after it applies (None: no groups).
+    group_info: GroupInfo | None = None
 
     def count(self, action: str) -> int:
         """How many changes have ``action``."""
