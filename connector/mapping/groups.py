@@ -188,10 +188,12 @@ def compile_groups(
         errors.append(MappingError(f"marker: {problem}", file=file, rule="groups.marker"))
     rules: list[CompiledGroupRule] = []
     seen: dict[str, str] = {}
+    names: set[str] = set()
     for item in spec.rules:
         where = f"groups.{item.name}"
-        if item.name in seen:
+        if item.name in names:
             errors.append(MappingError("two rules have this name", file=file, rule=where))
+        names.add(item.name)
         compiled = _compile_rule(item, marker, where, compile_text, compile_condition,
                                  has_manager, errors, file)
         if compiled is None:
@@ -223,7 +225,7 @@ def _compile_rule(
             templates[part] = parse_template(text)
         except ValueError as exc:
             fail(str(exc), f".{part}")
-    if len(templates) < 2 + (item.description is not None):
+    if "displayName" not in templates or "mailNickname" not in templates:
         return None
     per_value = item.value is not None
     for part, template in templates.items():

@@ -20,6 +20,7 @@ from typing import Any
 
 from connector.config import Account, Config
 from connector.core.plan import ACTIONS
+from connector.core.plan.group_model import GROUP_WRITES
 from connector.core.validation import SourceSchema, schema_from_mapping
 from connector.errors import ConnectorError, SourceError
 from connector.mapping import CompiledMapping
@@ -32,7 +33,7 @@ from connector.run.outputs import check_outputs
 from connector.run.prepare import validate_file
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import Tenant, open_config_tenant
-from connector.web.store import Staged, Upload, UploadStore, now_iso
+from connector.web.store import GROUP_WRITES_KEY, Staged, Upload, UploadStore, now_iso
 
 APPROVERS = frozenset({"approver", "admin"})
 #: What may be dry-run (again): an interrupted apply is checked again before approval.
@@ -189,6 +190,11 @@ class Workflow:
                 upload.review_run_id = result.run_id
                 upload.review_fingerprint = plan_fingerprint(report)
                 upload.review_summary = dict(report["summary"])
+                group_writes = sum(
+                    1 for item in (report.get("groups") or {}).get("changes", [])
+                    if item["action"] in GROUP_WRITES)
+                if group_writes:
+                    upload.review_summary[GROUP_WRITES_KEY] = group_writes
                 upload.review_stopped = list(report["stopped"])
                 upload.reviewed_at = now_iso()
                 upload.review_outdated = False
