@@ -56,13 +56,13 @@ def plan_for(records: Sequence[MappedRecord], users: Sequence[dict[str, Any]],
              memberships: dict[int, tuple[DesiredGroup, ...]], tenant: Sequence[TenantGroup],
              *, ledger: GroupLedger | None = None, rules: Sequence[GroupRule] = (DEPTS,),
              named: dict[str, TenantGroup] | None = None, policy: Policy | None = None,
-             today: dt.date = NOW.date()) -> Plan:
+             today: dt.date | None = None) -> Plan:
     policy = policy or Policy()
     matches, problems = match_users(records, users, policy.matching)
     plan = build_plan(records, users, matches, policy=policy, now=NOW, match_problems=problems)
     inputs = GroupInputs(MARKER, rules, memberships, tenant, named or {},
                          ledger or GroupLedger())
-    plan_groups(plan, records, users, inputs, policy=policy, today=today)
+    plan_groups(plan, records, users, inputs, policy=policy, today=today or NOW.date())
     return plan
 
 

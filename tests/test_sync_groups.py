@@ -16,10 +16,21 @@ from openpyxl import load_workbook
 from connector.run.tenant import sandbox_path
 from connector.sandbox.group_store import list_groups
 from tests.sandbox.sandbox_helpers import GRAPH, Tenant
-from tests.test_sync import DEFAULT, sample_rows, state, sync, users, write  # noqa: F401
+from tests.test_sync import DEFAULT, sample_rows, sync, users, write
 
 DEPARTMENTS = 23
 COUNTRIES = 8
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A state folder of its own (so a sandbox tenant of its own), no tenant configured."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("HRC_STATE_DIR", str(folder))
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
+                 "AZURE_CLIENT_CERTIFICATE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    return folder
 
 
 def groups(state: Path) -> dict[str, dict[str, Any]]:

@@ -61,7 +61,8 @@ def test_an_approver_applies_what_an_uploader_uploaded_and_both_are_recorded(
         assert applied.status_code == 303
         assert applied.headers["location"] == f"/uploads/{uid}/result"
         result = client.get(f"/uploads/{uid}/result").text
-        assert "Applied: 1378 writes succeeded, groups: 31 groups created, 674 members added" in result
+        assert ("Applied: 1378 writes succeeded, groups: 31 groups created, 674 members "
+                "added") in result
         assert "Provisioning log (1378 operations)" in result
         listing = client.get("/").text
         assert "ulla" in listing and "arne" in listing and 'st-applied' in listing

@@ -29,7 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.core.plan.compare import current_value, differs
+from connector.core.plan.compare import differs
+from connector.core.plan.group_fates import Fate, user_fates
 from connector.core.plan.group_model import (
     GROUP_ACTIONS,
     DesiredGroup,
@@ -64,27 +65,13 @@ class GroupInputs:
     ledger: GroupLedger = field(default_factory=GroupLedger)
 
 
-@dataclass
-class _Fate:
-    """What the user plan does to one user, as far as groups are concerned: ``member`` of
-    ``groups``, ``leaving`` (disabled as a leaver, out of scope or missing), or
-    ``untouched``; ``held`` says why its group changes are held back, if they are."""
-
-    kind: str
-    key: str
-    upn: str | None
-    groups: Sequence[DesiredGroup] = ()
-    reason: str | None = None
-    held: str | None = None
-
-
 def plan_groups(
     plan: Plan, records: Sequence[MappedRecord], users: Sequence[Mapping[str, Any]],
     inputs: GroupInputs, *, policy: Policy, today: dt.date,
 ) -> None:
     """Append the group changes to ``plan.groups`` (and warnings to ``plan.warnings``)."""
     managed = {str(u["id"]).lower(): u for u in users if policy.manages(u)}
-    fates, creates = _fates(plan, records, managed, inputs.memberships, policy)
+    fates, creates = user_fates(plan, records, managed, inputs.memberships, policy)
     desired = _desired_groups(inputs.memberships.values(), plan)
     wanted: dict[str, set[str]] = {key: set() for key in desired}  # group -> member ids
     for uid, fate in fates.items():
@@ -146,65 +133,6 @@ def plan_groups(
     plan.group_info = info
 
 
-def _fates(
-    plan: Plan, records: Sequence[MappedRecord], managed: Mapping[str, Mapping[str, Any]],
-    memberships: Mapping[int, Sequence[DesiredGroup]], policy: Policy,
-) -> tuple[dict[str, _Fate], list[tuple[Change, Sequence[DesiredGroup]]]]:
-    by_row = {r.row: r for r in records}
-    fates: dict[str, _Fate] = {}
-    creates: list[tuple[Change, Sequence[DesiredGroup]]] = []
-    for change in plan.changes:
-        if change.action == "manager":
-            continue
-        record = by_row.get(change.row) if change.row is not None else None
-        groups = memberships.get(change.row, ()) if change.row is not None else ()
-        if change.action == "create":
-            creates.append((change, groups))
-            continue
-        uid = (change.user_id or "").lower()
-        if uid not in managed:
-            continue
-        fate = _fate(change, record, groups)
-        if fate is not None:
-            fates[uid] = fate
-    present = {r.key for r in records if r.key}
-    for uid, user in managed.items():
-        if uid in fates:
-            continue
-        key = str(current_value(user, policy.matching[0]) or "")
-        upn = user.get("userPrincipalName")
-        if policy.full_export and key not in present:
-            fates[uid] = _Fate("leaving", key, upn, reason="not in the HR export")
-        else:
-            fates[uid] = _Fate("untouched", key, upn)
-    return fates, creates
-
-
-def _fate(change: Change, record: MappedRecord | None,
-          groups: Sequence[DesiredGroup]) -> _Fate | None:
-    key, upn = change.key, change.upn
-    if change.action == "held":
-        if record is not None and record.status == "mapped" and not record.leaver:
-            return _Fate("member", key, upn, groups, held=change.reason)
-        if change.held == "disable":  # a disable for absence a keyless row holds back
-            return _Fate("leaving", key, upn, reason="not in the HR export",
-                         held=change.reason)
-        return _Fate("untouched", key, upn)
-    if change.action == "delete":
-        return _Fate("untouched", key, upn)  # Graph drops a deleted user's memberships
-    if record is None:
-        return _Fate("leaving", key, upn, reason=change.reason) if change.action == (
-            "disable") else None
-    if record.status == "skipped":
-        return _Fate("leaving", key, upn, reason="out of scope")
-    if record.leaver:
-        return _Fate("leaving", key, upn, reason="leaver")
-    if record.status == "mapped" and change.action in ("update", "unchanged", "enable",
-                                                       "disable"):
-        return _Fate("member", key, upn, groups)
-    return None
-
-
 def _desired_groups(
     memberships: Iterable[Sequence[DesiredGroup]], plan: Plan
 ) -> dict[str, DesiredGroup]:
@@ -261,7 +189,7 @@ def _update(group: DesiredGroup, found: TenantGroup) -> list[GroupChange]:
 
 
 def _owned(
-    found: TenantGroup, inputs: GroupInputs, wanted: set[str], fates: Mapping[str, _Fate],
+    found: TenantGroup, inputs: GroupInputs, wanted: set[str], fates: Mapping[str, Fate],
     managed: Mapping[str, Mapping[str, Any]], info: GroupInfo, plan: Plan, today: dt.date,
 ) -> list[GroupChange]:
     """Removals, and what happens to an owned group itself (kept, emptied, deleted)."""
@@ -297,7 +225,7 @@ def _owned(
 
 
 def _removal(
-    found: TenantGroup, rule: GroupRule, member: str, fate: _Fate | None, is_managed: bool,
+    found: TenantGroup, rule: GroupRule, member: str, fate: Fate | None, is_managed: bool,
     was_added: bool, not_added: list[str],
 ) -> GroupChange | None:
     if not is_managed:
