@@ -36,8 +36,16 @@ demo: $(STAMP)
 	@echo "== 6. again, on the same export: nothing to change =="
 	$(HRC) sync sample_data/employees.csv --mapping mappings/default.yaml --show 0
 	@echo
-	$(HRC) runs --limit 3
-	@echo "Open $(DEMO_STATE)/sync.html (or dry-run.html) in a browser for the full diff."
+	@echo "== 7. the department and country groups it created and filled =="
+	$(HRC) sandbox groups
+	@echo
+	@echo "== 8. a month later: a mover changes department and country, a leaver leaves =="
+	$(BIN)/python sample_data/month_later.py $(DEMO_STATE)/month-later.csv
+	$(HRC) sync $(DEMO_STATE)/month-later.csv --mapping mappings/default.yaml --show 20 \
+		--report $(DEMO_STATE)/month-later.html
+	@echo
+	$(HRC) runs --limit 4
+	@echo "Open $(DEMO_STATE)/sync.html (or dry-run.html, month-later.html) in a browser for the full diff."
 
 ## test: lint, type-check and run the whole suite in the same venv
 test: $(STAMP) lint
