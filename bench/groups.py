@@ -2,8 +2,9 @@
 
 Each measurement runs in a fresh process on one state folder (users loaded first, without
 groups, and not measured here: that is bench/sync.py). Printed per step: the member
-changes, the HTTP requests the run sent (reads: the token, user pages, group list, member
-pages, name lookups; writes: ``POST $batch``), the Graph operations inside the batches,
+changes, the HTTP requests the run sent to Graph (reads: user pages, group list, member
+pages, name lookups; writes: ``POST $batch``; msal's token request goes to the identity
+platform and is not counted), the Graph operations inside the batches,
 and the goal ``requests <= ceil(member changes / 20) + reads``; then the seconds spent
 reading the groups and planning them, and applying them.
 

@@ -54,7 +54,7 @@ class _Applier:
         self.outcomes: dict[int, WriteOutcome] = {}
         info = plan.group_info
         self.ledger = info.ledger.copy() if info is not None else GroupLedger()
-        self.names = {c.group_id: c.nickname for c in plan.groups if c.group_id}
+        self.names = dict(info.nicknames) if info is not None else {}
         self.group_ids: dict[str, str] = {}  # nickname -> id of a group created now
         self.failed_groups: set[str] = set()
         self.users = {c.key: c.user_id for c in plan.changes

@@ -243,7 +243,8 @@ def _apply_groups(plan: Plan, graph: GraphClient, *, trail: RunTrail, options: S
     also records the ledger when only it changed (a group found empty)."""
     writes = sum(1 for c in plan.groups if c.action in GROUP_WRITES)
     applying = time.perf_counter()
-    progress.stage("applying group changes", total=writes)
+    if writes:
+        progress.stage("applying group changes", total=writes)
 
     def done(_: int, change: GroupChange, outcome: WriteOutcome) -> None:
         trail.write_group(change, outcome, dry_run=False)

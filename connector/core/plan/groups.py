@@ -195,6 +195,7 @@ def _owned(
     """Removals, and what happens to an owned group itself (kept, emptied, deleted)."""
     members = found.members or frozenset()
     info.sizes[found.id] = len(members)
+    info.nicknames[found.id] = found.nickname
     added = inputs.ledger.added.get(found.id.lower(), set())
     kept_added = {m for m in added if m in members}
     if kept_added:

@@ -90,6 +90,8 @@ class GroupInfo:
 
     sizes: dict[str, int] = field(default_factory=dict)
     ledger: GroupLedger = field(default_factory=GroupLedger)
+    #: Owned group id -> its mailNickname (what the ledger file names each group by).
+    nicknames: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
