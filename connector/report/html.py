@@ -59,7 +59,8 @@ def plural(count: int, word: str) -> str:
 def headline(report: Mapping[str, Any]) -> str:
     """One line saying what the run did: dry run, stopped, or applied and how it went
     (group writes counted with the user writes, then named)."""
-    groups = (report.get("groups") or {}).get("summary")
+    section = report.get("groups") or {}
+    groups = section.get("summary")
     summary = dict(report["summary"])
     if groups:
         summary["written"] += groups["written"]
@@ -85,10 +86,12 @@ def headline(report: Mapping[str, Any]) -> str:
     if summary.get("held"):
         parts.append(held)
     if groups and groups["written"]:
-        done = [f"{plural(groups[name], noun)} {verb}" for name, noun, verb in
+        written = Counter(item["action"] for item in section["changes"]
+                          if item["outcome"] is not None and item["outcome"]["ok"])
+        done = [f"{plural(written[name], noun)} {verb}" for name, noun, verb in
                 (("create", "group", "created"), ("add", "member", "added"),
                  ("remove", "member", "removed"), ("update", "group", "renamed"),
-                 ("delete", "group", "deleted")) if groups[name]]
+                 ("delete", "group", "deleted")) if written[name]]
         parts.append(f"groups: {', '.join(done)}")
     return ", ".join(parts)
 
