@@ -121,6 +121,20 @@ class GroupStore:
             rows = db.execute(sql, (group_id, after_seq, limit)).fetchall()
         return [(int(seq), str(member)) for seq, member in rows]
 
+    def member_page(self, group_id: str, after_seq: int, limit: int,
+                    ) -> list[tuple[int, str, str]]:
+        """Up to ``limit`` (seq, member id, ``user`` | ``group``) after ``after_seq``, in
+        the order added, in one query (a page of 999 without a lookup per member)."""
+        sql = ("SELECT m.seq, m.member_id, CASE WHEN g.id IS NULL THEN 'user' ELSE 'group' END "
+               "FROM group_members m "
+               "LEFT JOIN users u ON u.id = m.member_id AND u.deleted_at IS NULL "
+               "LEFT JOIN groups g ON g.id = m.member_id "
+               "WHERE m.group_id = ? AND m.seq > ? AND (u.id IS NOT NULL OR g.id IS NOT NULL) "
+               "ORDER BY m.seq LIMIT ?")
+        with self.store.transaction() as db:
+            rows = db.execute(sql, (group_id, after_seq, limit)).fetchall()
+        return [(int(seq), str(member), str(kind)) for seq, member, kind in rows]
+
     def count(self, group_id: str) -> int:
         """How many members the group lists."""
         sql = f"SELECT COUNT(*) FROM group_members m WHERE m.group_id = ? AND {_LIVE}"  # noqa: S608

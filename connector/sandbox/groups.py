@@ -244,7 +244,7 @@ class Groups:
                 raise bad_request("Invalid $skiptoken value.")
             after = int(token["a"])
         size = query.top or _DEFAULT_PAGE
-        rows = self.store.members(doc["id"], after, size + 1)
+        rows = self.store.member_page(doc["id"], after, size + 1)
         page, more = rows[:size], len(rows) > size
         root = link_root(self.state, ctx)
         body: dict[str, Any] = {"@odata.context": f"{root}/$metadata#directoryObjects"}
@@ -253,11 +253,15 @@ class Groups:
                                              "a": page[-1][0]})
             body["@odata.nextLink"] = build_link(root, f"/groups/{doc['id']}/members",
                                                  [*pairs, ("$skiptoken", sealed)])
-        body["value"] = [self._represent_member(member_id, select) for _, member_id in page]
+        body["value"] = [self._represent_member(member_id, kind, select)
+                         for _, member_id, kind in page]
         return GraphResponse(200, body)
 
-    def _represent_member(self, member_id: str, select: list[str] | None) -> dict[str, Any]:
-        group = self.store.get(member_id)
+    def _represent_member(self, member_id: str, kind: str,
+                          select: list[str] | None) -> dict[str, Any]:
+        if select == ["id"]:  # the common read: no document needed
+            return {"@odata.type": f"#microsoft.graph.{kind}", "id": member_id}
+        group = self.store.get(member_id) if kind == "group" else None
         if group is not None:
             names = [n for n in select if n in SELECTABLE] if select else None
             return {"@odata.type": "#microsoft.graph.group", **represent_group(group, names)}
