@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote
 
 from .client import GraphClient
 from .group_writes import GroupOperation, GroupOperationResult, GroupOperationRun
@@ -28,8 +29,10 @@ from .paging import iter_pages, odata_string
 #: What a group read selects: enough to tell an ownable group and to compare its names.
 GROUP_FIELDS = ("id", "displayName", "mailNickname", "description", "securityEnabled",
                 "mailEnabled", "groupTypes")
-#: ``in`` takes at most 15 values without advanced queries (graph.md §4.2 [KI]).
+#: ``in`` takes at most 15 values, ``eq`` 120 characters, without advanced queries
+#: (graph.md §4.2 [KI]).
 MAX_IN = 15
+MAX_EQ = 120
 MEMBER_PAGE = 999
 
 
@@ -56,22 +59,30 @@ class GroupsClient:
         return groups
 
     def find_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
-        """Groups whose displayName is one of ``names`` (15 names a request)."""
+        """Groups whose displayName is one of ``names`` (15 names a request). A name longer
+        than the 120 characters ``eq`` takes by default is looked up by its first 120
+        (``startswith``) and compared here."""
         wanted = sorted(set(names))
+        short = [n for n in wanted if len(n) <= MAX_EQ]
+        filters = ["displayName in (" + ",".join(map(odata_string, short[i:i + MAX_IN])) + ")"
+                   for i in range(0, len(short), MAX_IN)]
+        filters += [f"startswith(displayName,{odata_string(n[:MAX_EQ])})"
+                    for n in wanted if len(n) > MAX_EQ]
+        exact = {n.lower() for n in wanted}
         found: list[dict[str, Any]] = []
-        for start in range(0, len(wanted), MAX_IN):
-            chunk = wanted[start:start + MAX_IN]
-            params = {"$filter": "displayName in (" + ",".join(map(odata_string, chunk)) + ")",
-                      "$select": ",".join(GROUP_FIELDS), "$top": str(self.graph.page_size)}
+        for text in filters:
+            params = {"$filter": text, "$select": ",".join(GROUP_FIELDS),
+                      "$top": str(self.graph.page_size)}
             for page in iter_pages(self._fetch("find groups by name"), "/groups", params):
-                found.extend(page)
+                found.extend(g for g in page
+                             if str(g.get("displayName") or "").lower() in exact)
         return found
 
     def members(self, group_id: str) -> list[dict[str, Any]]:
         """The group's direct members: ``{"id", "@odata.type"}`` each, 999 a page."""
         params = {"$select": "id", "$top": str(MEMBER_PAGE)}
         members: list[dict[str, Any]] = []
-        path = "/groups/" + group_id + "/members"
+        path = "/groups/" + quote(group_id, safe="-") + "/members"
         for page in iter_pages(self._fetch(f"list members of group {group_id}"), path, params):
             members.extend({"id": str(m.get("id", "")),
                             "@odata.type": str(m.get("@odata.type") or "")}

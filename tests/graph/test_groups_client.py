@@ -145,3 +145,14 @@ def test_members_added_to_a_group_that_is_still_replicating_wait_for_it() -> Non
     result = client.execute([GroupOperation("add_members", group_id, members=tuple(members))])
     assert result[0].ok and result[0].attempts > 1
     assert len(client.members(group_id)) == 2
+
+
+def test_names_longer_than_an_eq_takes_are_found_by_their_start() -> None:
+    tenant = make_tenant()
+    client = GroupsClient(tenant.graph)
+    long_name = "Dept - " + "Research and Development " * 8
+    twin = long_name[:130] + "(another)"
+    for n, name in enumerate((long_name, twin, "Dept - Sales")):
+        create(client, {**SALES, "displayName": name, "mailNickname": f"g{n}"})
+    found = client.find_named([long_name, "Dept - Sales", "Dept - None"])
+    assert sorted(g["displayName"] for g in found) == sorted([long_name, "Dept - Sales"])

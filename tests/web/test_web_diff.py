@@ -68,7 +68,8 @@ def test_the_diff_lists_disables_first_and_filters_them_with_counts(
     page = applied.get(f"/uploads/{uid}").text
     listed = users_on(page)
     assert [key for actions, key in listed[:5]] == sorted(missing)  # disables first
-    assert all(actions == ["disable"] for actions, _ in listed[:5])
+    # ... and leave their department and country groups (mappings/default.yaml)
+    assert all(actions == ["disable", "member-remove"] for actions, _ in listed[:5])
     assert [key for _, key in listed[5:8]] == sorted(movers)  # then updates
     assert '?action=disable#diff">disable <b>5</b></a>' in page
     assert '?action=update#diff">update <b>3</b></a>' in page
