@@ -36,9 +36,17 @@ demo: $(STAMP)
 	@echo "== 6. again, on the same export: nothing to change =="
 	$(HRC) sync sample_data/employees.csv --mapping mappings/default.yaml --show 0
 	@echo
-	$(HRC) runs --limit 3
+	@echo "== 7. the department and country groups it created and filled =="
+	$(HRC) sandbox groups
 	@echo
-	@echo "== 7. the same export through Entra's API-driven inbound provisioning: SCIM =="
+	@echo "== 8. a month later: a mover changes department and country, a leaver leaves =="
+	$(BIN)/python sample_data/month_later.py $(DEMO_STATE)/month-later.csv
+	$(HRC) sync $(DEMO_STATE)/month-later.csv --mapping mappings/default.yaml --show 20 \
+		--report $(DEMO_STATE)/month-later.html
+	@echo
+	$(HRC) runs --limit 4
+	@echo
+	@echo "== 9. the same export through Entra's API-driven inbound provisioning: SCIM =="
 	@echo "==    bulkUpload to the sandbox's provisioning job, outcomes from its logs  =="
 	$(HRC) sandbox reset
 	$(HRC) sandbox job
@@ -47,8 +55,8 @@ demo: $(STAMP)
 	$(HRC) sync sample_data/employees.csv --mapping mappings/default-scim.yaml \
 		--report $(DEMO_STATE)/scim.html --show 4
 	$(HRC) sync sample_data/employees.csv --mapping mappings/default-scim.yaml --show 0
-	@echo "Open $(DEMO_STATE)/sync.html (or dry-run.html, scim.html) in a browser for the full diff;"
-	@echo "$(DEMO_STATE)/payloads/ holds the SCIM requests exactly as posted."
+	@echo "Open $(DEMO_STATE)/sync.html (or dry-run.html, month-later.html, scim.html) in a browser"
+	@echo "for the full diff; $(DEMO_STATE)/payloads/ holds the SCIM requests exactly as posted."
 
 ## test: lint, type-check and run the whole suite in the same venv
 test: $(STAMP) lint

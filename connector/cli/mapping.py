@@ -123,6 +123,12 @@ def mapping_check(mapping_file: str, params: tuple[str, ...]) -> None:
                   else "not set")
     table.add_row("source", "partial feed (absence means nothing)" if compiled.partial
                   else "full export (a managed user missing from it is a leaver)")
+    if compiled.groups is not None:
+        rules = compiled.groups.group_rules
+        table.add_row("groups", f"security groups whose mailNickname starts with "
+                      f"{compiled.groups.marker}: " + "; ".join(
+                          f"{r.name} ({r.prefix}{'<value>' if r.per_value else ''}{r.suffix}"
+                          f"{', exclusive' if r.exclusive else ''})" for r in rules))
     console().print(table)
 
 

@@ -121,7 +121,10 @@ def runs_show(ctx: click.Context, /, run_id: str, fmt: str, refresh: bool,
             outcome += f" ({line['entra_action']})"
         if line.get("error"):
             outcome += f": {line.get('error_code') or ''} {line['error']}"
-        table.add_row(line.get("time", ""), line.get("action", ""), line.get("employee_id", ""),
-                      line.get("upn") or "", ", ".join(line.get("attributes", [])), outcome,
-                      line.get("request_id") or "")
+        attributes = ", ".join(line.get("attributes", []))
+        if line.get("group"):  # a group change: the group, then what changed in it
+            attributes = line["group"] + (f": {attributes}" if attributes else "")
+        table.add_row(line.get("time", ""), line.get("action", ""),
+                      line.get("employee_id") or "", line.get("upn") or "", attributes,
+                      outcome, line.get("request_id") or "")
     out.print(table)

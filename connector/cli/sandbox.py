@@ -109,3 +109,27 @@ def sandbox_job(action: str | None, reason: str | None, state_dir: Path | None) 
     click.echo(f"status         : {job['status']}" + (f" ({job['reason']})" if job["reason"]
                                                      else ""))
     click.echo(f"waiting uploads: {job['staged']}")
+
+
+@sandbox_group.command("groups")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@state_option
+@handle_errors
+def sandbox_groups(fmt: str, state_dir: Path | None) -> None:
+    """List the groups of the sandbox tenant and how many members each has."""
+    from connector.sandbox import list_groups
+
+    groups = list_groups(sandbox_path(resolve_state(state_dir)))
+    if fmt == "json":
+        click.echo(json.dumps(groups, indent=2, ensure_ascii=False, default=str))
+        return
+    table = Table(title=f"{len(groups)} groups", title_justify="left")
+    for name in ("displayName", "mailNickname", "Type", "Members"):
+        table.add_column(name, overflow="fold", justify="right" if name == "Members" else "left")
+    for group in sorted(groups, key=lambda g: str(g.get("displayName")).lower()):
+        kind = ("Microsoft 365" if "Unified" in (group.get("groupTypes") or [])
+                else "security" if group.get("securityEnabled") else "distribution")
+        table.add_row(str(group.get("displayName")), str(group.get("mailNickname")), kind,
+                      str(len(group["_members"])))
+    console().print(table)

@@ -98,6 +98,12 @@ def _overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
 @click.option("--min-source-percent", type=click.FloatRange(min=0),
               default=DEFAULTS.min_source_percent, show_default=True,
               help="Stop if the source has fewer records than this % of the managed users.")
+@click.option("--max-member-removals", type=click.IntRange(min=0),
+              default=DEFAULTS.max_member_removals, show_default=True,
+              help="Stop if more members would be removed from one group.")
+@click.option("--max-member-removals-percent", type=click.FloatRange(min=0),
+              default=DEFAULTS.max_member_removal_percent, show_default=True,
+              help="... or more than this % of its members (groups of 20 or more).")
 @click.option("--allow-absent-disables", is_flag=True,
               help="Disable users missing from the export even though some row has no "
                    "usable key (blank or repeated); by default those disables are held.")
@@ -115,6 +121,7 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
                  reports: tuple[str, ...], sheet: str | None, show: int, prehire_days: int,
                  max_disables: int, max_disables_percent: float, max_changes: int,
                  max_changes_percent: float, min_source_percent: float,
+                 max_member_removals: int, max_member_removals_percent: float,
                  allow_absent_disables: bool, default_domain: str | None, full_read: bool,
                  bulk_upload_url: str | None, full: bool, wait: float, payloads: Path | None,
                  state_dir: Path | None, **tenant: Any) -> None:
@@ -150,11 +157,13 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
         check_folder(payloads, "payloads folder")
     thresholds = Thresholds(max_disables=max_disables, max_disable_percent=max_disables_percent,
                             max_changes=max_changes, max_change_percent=max_changes_percent,
-                            min_source_percent=min_source_percent)
+                            min_source_percent=min_source_percent,
+                            max_member_removals=max_member_removals,
+                            max_member_removal_percent=max_member_removals_percent)
     options = SyncOptions(dry_run=dry_run, thresholds=thresholds, prehire_days=prehire_days,
                           sheet=sheet, default_domain=default_domain,
                           allow_absent_disables=allow_absent_disables,
-                          delta=DeltaReads(folder, full_read=full_read))
+                          delta=DeltaReads(folder, full_read=full_read), state=folder)
     with contextlib.ExitStack() as stack:
         if not dry_run:  # a sync that writes holds the lock, as `run` and the upload page do
             stack.enter_context(RunLock(folder))

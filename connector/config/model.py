@@ -203,6 +203,8 @@ class Policies(_Strict):
     max_changes: int = Field(default=1000, ge=0)
     max_changes_percent: float = Field(default=30.0, ge=0)
     min_source_percent: float = Field(default=50.0, ge=0)
+    max_member_removals: int = Field(default=100, ge=0)
+    max_member_removals_percent: float = Field(default=30.0, ge=0)
     default_domain: str | None = None
     allow_absent_disables: bool = Field(
         default=False, description="disable users missing from a full export even while a "

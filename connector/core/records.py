@@ -49,6 +49,9 @@ class MappedRecord:
     #: The values the create-only rules read (``CompiledMapping.create_columns``), kept
     #: from the record until those rules run, so the record itself need not be kept.
     inputs: tuple[str, ...] | None = None
+    #: The groups the record's own values put it in (pairs of the mapping's group rule
+    #: and the group, ``connector.mapping.groups``); empty without a ``groups:`` section.
+    groups: tuple[tuple[Any, Any], ...] = ()
 
     def for_create(self) -> dict[str, Any]:
         """Every value a create would send (flat names)."""

@@ -21,6 +21,8 @@ from .batch import MAX_BATCH, batch_payload, split_responses
 from .client import BASE_FIELDS, GraphClient, version_root
 from .delta import DeltaRound, apply_round, token_refused
 from .envelope import ErrorInfo, error_info, graph_error
+from .group_writes import MAX_BIND, GroupOperation, GroupOperationResult
+from .groups import GroupsClient
 from .operations import KINDS, Operation, OperationKind, OperationResult
 from .pacing import Pacer
 from .paging import eq_filter, iter_pages, odata_string
@@ -32,11 +34,15 @@ __all__ = [
     "KINDS",
     "KNOWN_AUTHORITY_HOSTS",
     "MAX_BATCH",
+    "MAX_BIND",
     "BearerAuth",
     "DeltaRound",
     "ErrorInfo",
     "GraphClient",
     "GraphSettings",
+    "GroupOperation",
+    "GroupOperationResult",
+    "GroupsClient",
     "MsalHttpClient",
     "MsalTokenProvider",
     "Operation",

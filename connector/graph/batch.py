@@ -25,13 +25,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from connector.http import THROTTLED, parse_retry_after
 
-from .operations import OperationRun, RequestSpec
+from .operations import RequestSpec
 from .pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,37 @@ MIN_SLEEP = 0.001
 
 Subject = httpx.Response | BaseException
 BatchSender = Callable[[dict[str, Any]], httpx.Response]
+
+
+class _Ordered(Protocol):
+    @property
+    def user_id(self) -> str | None: ...
+
+
+class BatchRun(Protocol):
+    """What the runner drives: an :class:`~.operations.OperationRun`, or any run with the
+    same surface (the group writes of :mod:`.group_writes`). Runs whose ``op.user_id`` is
+    the same go in the order given."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def op(self) -> _Ordered: ...
+
+    @property
+    def not_before(self) -> float: ...
+
+    @property
+    def result(self) -> object | None: ...
+
+    def request(self) -> RequestSpec: ...
+
+    def settle(self, subject: Subject, now: float, wall: float | None = None) -> float | None:
+        ...
+
+
+R = TypeVar("R", bound=BatchRun)
 
 
 def batch_payload(items: Sequence[tuple[str, RequestSpec]]) -> dict[str, Any]:
@@ -87,8 +118,7 @@ def split_responses(response: httpx.Response) -> dict[str, httpx.Response] | Non
     return answers
 
 
-def _answers(batch: list[tuple[OperationRun, RequestSpec]],
-             send: BatchSender) -> list[tuple[OperationRun, Subject]]:
+def _answers(batch: list[tuple[R, RequestSpec]], send: BatchSender) -> list[tuple[R, Subject]]:
     """Send one batch (in a worker thread) and pair every run with its answer."""
     payload = batch_payload([(str(run.index), spec) for run, spec in batch])
     try:
@@ -116,10 +146,10 @@ class BatchRunner:
         self.pacer = pacer or Pacer(burst=MAX_BATCH)
         self.batches_sent = 0
 
-    def run(self, runs: Sequence[OperationRun], on_done: Callable[[OperationRun], None]) -> None:
+    def run(self, runs: Sequence[R], on_done: Callable[[R], None]) -> None:
         """Until every run has a result; ``on_done`` is called (in this thread) per run."""
-        before: dict[int, OperationRun] = {}
-        last: dict[str, OperationRun] = {}
+        before: dict[int, R] = {}
+        last: dict[str, R] = {}
         for run in runs:  # per-user order: a run waits for the previous one on its user
             if run.op.user_id:
                 key = run.op.user_id.lower()
@@ -127,7 +157,7 @@ class BatchRunner:
                     before[run.index] = last[key]
                 last[key] = run
         waiting = list(runs)
-        in_flight: dict[Future[list[tuple[OperationRun, Subject]]], float] = {}  # sent at
+        in_flight: dict[Future[list[tuple[R, Subject]]], float] = {}  # sent at
         with ThreadPoolExecutor(self.max_concurrency, "graph-batch") as pool:
             try:
                 while waiting or in_flight:
@@ -150,9 +180,9 @@ class BatchRunner:
                     future.cancel()
                 raise
 
-    def _fill(self, pool: ThreadPoolExecutor, waiting: list[OperationRun],
-              in_flight: dict[Future[list[tuple[OperationRun, Subject]]], float],
-              before: dict[int, OperationRun]) -> float | None:
+    def _fill(self, pool: ThreadPoolExecutor, waiting: list[R],
+              in_flight: dict[Future[list[tuple[R, Subject]]], float],
+              before: dict[int, R]) -> float | None:
         """Submit batches while there is room; returns how long until more could go (None:
         nothing waits on time, only on batches in flight)."""
         while len(in_flight) < (self.pacer.in_flight_limit() or self.max_concurrency):
@@ -175,8 +205,8 @@ class BatchRunner:
             self.batches_sent += 1
         return None
 
-    def _settle(self, answers: list[tuple[OperationRun, Subject]], waiting: list[OperationRun],
-                on_done: Callable[[OperationRun], None], sent_at: float) -> None:
+    def _settle(self, answers: list[tuple[R, Subject]], waiting: list[R],
+                on_done: Callable[[R], None], sent_at: float) -> None:
         now, wall = self.clock(), self.wall()
         passed = throttled = 0
         longest: float | None = None

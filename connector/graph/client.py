@@ -15,6 +15,7 @@ ids from the first call's results.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from connector.errors import GraphError
 from connector.http import RetryPolicy, Verdict, send_with_retries
 
 from .auth import BearerAuth, MsalTokenProvider
-from .batch import BatchRunner
+from .batch import BatchRunner, R
 from .delta import DeltaRound, read_round
 from .envelope import graph_error
 from .operations import (
@@ -300,4 +301,17 @@ class GraphClient:
 
     def _post_batch(self, payload: dict[str, Any]) -> httpx.Response:
         return self._send("POST", "/$batch", json=payload)
+
+    @property
+    def rng(self) -> random.Random:
+        """The jitter source of this client's retries (shared by its group writes)."""
+        return self._rng
+
+    def run_batched(self, runs: Sequence[R], on_done: Callable[[R], None]) -> None:
+        """Drive write runs other than :class:`Operation` s (the group writes of
+        :mod:`.groups`) through ``$batch`` with this client's pacing and concurrency."""
+        runner = BatchRunner(self._post_batch, clock=self.clock, sleep=self.sleep,
+                             wall=self.wall_clock, max_concurrency=self.max_concurrency,
+                             pacer=self.pacer)
+        runner.run(runs, on_done)
 

@@ -19,6 +19,7 @@ from typing import Any
 from connector.core.records import MappedRecord, Record
 from connector.errors import MappingError, Problem
 from connector.mapping.expr import IGNORE, IGNORE_OBJECT, EvalContext
+from connector.mapping.groups import CompiledGroups
 from connector.mapping.scoping import CompiledFilter, any_holds, explain_out_of_scope
 from connector.mapping.targets import Target
 
@@ -70,6 +71,8 @@ class CompiledMapping:
     target: str = "graph"
     #: URNs of the custom SCIM extensions a ``scim`` mapping declares.
     scim_extensions: tuple[str, ...] = ()
+    #: The ``groups:`` section (None: the mapping keeps no groups).
+    groups: CompiledGroups | None = None
 
     def context(self, *, now: dt.datetime, directory: Any) -> EvalContext:
         """The evaluation context for a run: one clock and one directory for all records."""

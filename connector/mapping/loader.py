@@ -24,6 +24,7 @@ from connector.mapping.expr import (
     SharedCalls,
     compile_expression,
 )
+from connector.mapping.groups import CompiledGroups, compile_groups
 from connector.mapping.scim import scim_problems, scim_target
 from connector.mapping.scoping import any_holds, compile_filters
 from connector.mapping.spec import Condition, MappingSpec, Rule
@@ -157,6 +158,13 @@ def compile_spec(
                                     errors, file)
     if spec.manager is not None:
         columns.add(spec.manager.source)
+    groups: CompiledGroups | None = None
+    if spec.groups is not None:
+        groups = compile_groups(
+            spec.groups, compile_text=compile_text, has_manager=spec.manager is not None,
+            compile_condition=lambda condition, where: _compile_condition(
+                condition, where, compile_text, columns, errors, file),
+            errors=errors, file=file)
     if errors:
         raise MappingError(f"{len(errors)} problem(s) in the mapping", file=file, errors=errors)
     optional = tuple(spec.source.optional_columns)
@@ -171,6 +179,7 @@ def compile_spec(
         optional_columns=optional, country_columns=tuple(spec.source.country_columns),
         date_columns=tuple(spec.source.date_columns), description=spec.description,
         managed=tuple(managed), target=spec.target, scim_extensions=extensions,
+        groups=groups,
     )
 
 

@@ -182,4 +182,7 @@ def scim_problems(spec: MappingSpec) -> list[tuple[str, str]]:
     if spec.leaver is not None and spec.leaver.delete_after_days is not None:
         problems.append(("leaver.delete_after_days", "the API-driven job never deletes on "
                                                      "request: leavers are sent active false"))
+    if spec.groups is not None:
+        problems.append(("groups", "an API-driven provisioning job provisions users only; "
+                                   "keep groups in a target: graph mapping"))
     return problems

@@ -118,6 +118,35 @@ class Scim(_Strict):
         description="URNs of custom SCIM extensions the rules write (URN:Name)")
 
 
+class GroupRuleSpec(_Strict):
+    """One rule of ``groups:``: a group per distinct value of ``value`` (an expression), or
+    one fixed group when ``value`` is absent; ``when`` and ``managers`` narrow who is in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1, description="names the rule in reports")
+    value: str | None = Field(default=None, description="an expression: a group per value")
+    when: Condition | None = Field(default=None, description="who is in (scoping filters)")
+    managers: bool = Field(default=False, description="only people who manage someone")
+    display_name: str = Field(alias="displayName", min_length=1,
+                              description="template; {value} is the value")
+    mail_nickname: str = Field(alias="mailNickname", min_length=1,
+                               description="template starting with the marker")
+    description: str | None = Field(default=None, description="template")
+    remove_leavers: bool = Field(default=True, description="leavers leave the group")
+    exclusive: bool = Field(default=False,
+                            description="remove members hr-connector did not add")
+    delete_empty_after_days: int | None = Field(
+        default=None, ge=0, description="delete an emptied group after this many days")
+
+
+class Groups(_Strict):
+    """Groups kept in step with HR data (security groups the connector owns)."""
+
+    marker: str = Field(min_length=1, description="mailNickname prefix of owned groups")
+    rules: list[GroupRuleSpec] = Field(min_length=1)
+
+
 class MappingSpec(_Strict):
     """A whole mapping file."""
 
@@ -138,6 +167,7 @@ class MappingSpec(_Strict):
     attributes: dict[str, Rule] = Field(min_length=1)
     leaver: Leaver | None = None
     manager: Manager | None = None
+    groups: Groups | None = None
 
     @field_validator("parameters", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ import orjson
 from connector.core.plan import ACTIONS, Change
 from connector.core.results import SyncResult, WriteOutcome
 from connector.errors import Problem
+from connector.report import groups as group_report
 from connector.report.validation import problem_dict
 
 #: Items written to the file at a time when a report is streamed.
@@ -166,6 +167,10 @@ def sync_report(result: SyncResult) -> dict[str, Any]:
     }
     if result.provisioning is not None:
         report["provisioning"] = result.provisioning
+    section = group_report.groups_section(result)
+    if section is not None:  # the mapping keeps groups (connector.report.groups)
+        report["groups"] = section
+        report["errors"].extend(group_report.group_errors(section))
     return report
 
 

@@ -28,6 +28,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from connector.core.plan.group_model import GROUP_LABELS
+
 #: The order and label of the summary tiles (the plan's actions, then failed writes).
 TILES: tuple[tuple[str, str], ...] = (
     ("create", "Create"), ("update", "Update"), ("disable", "Disable"), ("enable", "Enable"),
@@ -55,8 +57,14 @@ def plural(count: int, word: str) -> str:
 
 
 def headline(report: Mapping[str, Any]) -> str:
-    """One line saying what the run did: dry run, stopped, or applied and how it went."""
-    summary = report["summary"]
+    """One line saying what the run did: dry run, stopped, or applied and how it went
+    (group writes counted with the user writes, then named)."""
+    section = report.get("groups") or {}
+    groups = section.get("summary")
+    summary = dict(report["summary"])
+    if groups:
+        summary["written"] += groups["written"]
+        summary["failed"] += groups["failed"]
     # Reports written before held changes existed have no such count.
     held = f"{plural(summary.get('held', 0), 'change')} held back by rows with errors"
     if report["dry_run"]:
@@ -77,6 +85,14 @@ def headline(report: Mapping[str, Any]) -> str:
         parts.append(f"{plural(summary['error'], 'record')} in error")
     if summary.get("held"):
         parts.append(held)
+    if groups and groups["written"]:
+        written = Counter(item["action"] for item in section["changes"]
+                          if item["outcome"] is not None and item["outcome"]["ok"])
+        done = [f"{plural(written[name], noun)} {verb}" for name, noun, verb in
+                (("create", "group", "created"), ("add", "member", "added"),
+                 ("remove", "member", "removed"), ("update", "group", "renamed"),
+                 ("delete", "group", "deleted")) if written[name]]
+        parts.append(f"groups: {', '.join(done)}")
     return ", ".join(parts)
 
 
@@ -176,6 +192,15 @@ def _action_counts(changes: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]
     return list(Counter(item["action"] for item in changes).items())
 
 
+#: The group summary's tiles, and the colour class each group action borrows.
+GROUP_TILES: tuple[tuple[str, str], ...] = (
+    ("create", "Groups created"), ("update", "Groups renamed"), ("add", "Members added"),
+    ("remove", "Members removed"), ("delete", "Groups deleted"), ("kept", "Groups kept"),
+    ("held", "Held"), ("error", "Group errors"), ("failed", "Failed writes"))
+_GROUP_CLASS = {"create": "a-create", "update": "a-update", "add": "a-create",
+                "remove": "a-disable", "delete": "a-delete", "kept": "", "held": "a-held",
+                "error": "a-error", "failed": "a-failed"}
+
 #: Values shown as "(empty)": what Graph holds as no value.
 _EMPTY: tuple[Any, ...] = (None, "", [])
 
@@ -191,4 +216,5 @@ def html_page(report: Mapping[str, Any]) -> str:
         report=report, meta=_META, tiles=TILES, csp=CSP,
         css=Markup(_CSS), js=Markup(_JS),  # noqa: S704 (ours, hashed in the CSP)
         headline=headline, outcome_text=outcome_text, problem_where=problem_where,
-        action_counts=_action_counts, empty=_EMPTY)
+        action_counts=_action_counts, empty=_EMPTY, group_tiles=GROUP_TILES,
+        group_class=_GROUP_CLASS, group_labels=GROUP_LABELS)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connector.core.plan import ACTIONS
+from connector.core.plan.group_model import GROUP_LABELS
 from connector.report.html import headline, outcome_text, problem_where, value_text
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|&"})
@@ -51,6 +52,30 @@ def _md_problems(title: str, problems: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""] if problems else [*lines, "None.", ""]
 
 
+def _md_groups(report: Mapping[str, Any]) -> list[str]:
+    """The ``groups`` section: counts, then one row per group change (none without it)."""
+    section = report.get("groups")
+    if section is None:
+        return []
+    summary = section["summary"]
+    names = [a for a in (*summary,) if a not in ("written", "failed")]
+    names += ["written", "failed"] if not report["dry_run"] else []
+    lines = ["## Groups", "", *_md_table(["Group action", "Count"],
+                                         [[n, str(summary[n])] for n in names])]
+    rows = []
+    for item in section["changes"]:
+        note = _md_note(item)
+        changes = ", ".join(f"{md_cell(name)}: {_md_value(change['new'])}"
+                            for name, change in item["attributes"].items())
+        rows.append([md_cell(GROUP_LABELS[item["action"]]), md_cell(item["group"]),
+                     md_cell(item["member"]), md_cell(item["userPrincipalName"]), changes,
+                     note])
+    if rows:
+        lines.extend([f"## Group changes ({len(rows)})", "", *_md_table(
+            ["Action", "Group", "Member", "UPN", "Changes", "Reason / outcome"], rows)])
+    return lines
+
+
 def markdown_page(report: Mapping[str, Any], *, counted: Sequence[str]) -> str:
     """The Markdown report for a report dict (``report.sync.sync_dict``): status, summary
     table (the actions ``counted``), a section per action, errors, warnings."""
@@ -85,6 +110,7 @@ def markdown_page(report: Mapping[str, Any], *, counted: Sequence[str]) -> str:
                              note if n == 0 else ""])
         lines.extend([f"## {_MD_SECTIONS[action]} ({len(items)})", "", *_md_table(
             ["Key", "UPN", "Row", "Attribute", "Old", "New", "Reason / outcome"], rows)])
+    lines.extend(_md_groups(report))
     lines.extend(_md_problems("Errors", report["errors"]))
     lines.extend(_md_problems("Warnings", report["warnings"]))
     lines.append("Unchanged users are counted, not listed. Times are UTC.")

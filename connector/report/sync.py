@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from connector.core.plan import ACTIONS, WRITES
 from connector.core.results import SyncResult
+from connector.report import groups as group_report
 from connector.report.contract import (
     ChangeItems,
     json_bytes,
@@ -138,6 +139,9 @@ def sync_csv(result: SyncResult, report: Report | None = None) -> str:
             writer.writerow([_csv_cell(cell) for cell in
                              (*start, name, change["old"], change["new"], *end)])
             written = True
+    for row in group_report.group_csv_rows(report, note):
+        writer.writerow([_csv_cell(cell) for cell in row])
+        written = True
     if not written:
         writer.writerow([_csv_cell(cell) for cell in
                          (report["run_id"], "", "", "", "", "", "", "no changes",
@@ -221,6 +225,7 @@ def sync_terminal(result: SyncResult, *, limit: int = 50,
     if hidden:
         parts.append(Text(f"… {plural(hidden, 'more row')} not shown "
                           "(write them all with --report PATH)", style="dim"))
+    parts.extend(group_report.group_table(report, limit))
     parts.append(Text(f"run {report['run_id']} · {report['source']} → {report['tenant']} · "
                       f"mapping {report['mapping']} · {plural(report['records'], 'record')}, "
                       f"{report['managed']} managed users", style="dim"))
@@ -232,6 +237,9 @@ def sync_terminal(result: SyncResult, *, limit: int = 50,
         counts.append(f"{action} {summary[action]}",
                       style=_ACTION_STYLES.get(action, "") if summary[action] else "dim")
     parts.append(counts)
+    group_line = group_report.group_counts(report)
+    if group_line is not None:
+        parts.append(group_line)
     problems = (f"{plural(len(report['errors']), 'error')}, "
                 f"{plural(len(report['warnings']), 'warning')}")
     style = "red" if report["errors"] else "yellow" if report["warnings"] else "green"
@@ -260,7 +268,8 @@ def sync_xlsx(result: SyncResult, report: Report | None = None) -> bytes:
     report = report or sync_report(result)
     note = _run_note(report)
     return xlsx_workbook(report, counted=_counted(report),
-                         outcome_of=lambda item: _item_outcome(item, note))
+                         outcome_of=lambda item: _item_outcome(item, note),
+                         group_outcome_of=lambda item: group_report.group_outcome(item, note))
 
 
 # --- dispatch -----------------------------------------------------------------------------

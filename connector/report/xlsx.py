@@ -10,6 +10,9 @@ Sheets:
   row, attribute, old, new, reason, outcome); a change without attributes (a delete, a
   skipped record) has one row with an empty attribute. Past Excel's 1,048,576 rows a sheet,
   the rows go on in "Changes 2", "Changes 3" ...
+* **Groups** (when the mapping keeps groups): one row per group change and attribute
+  (action, group, mailNickname, member key, UPN, attribute, old, new, reason, outcome);
+  a member joining reads ``group``: empty -> the group.
 * **Problems**: record errors and failed writes, then warnings: where (file, row, column,
   key), why, and Graph's error code and request-id for a failed write.
 
@@ -37,6 +40,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from connector.core.plan.group_model import GROUP_LABELS
+from connector.report.groups import group_pairs
 from connector.report.html import headline, value_text
 
 #: Excel's limits: rows a sheet (the header included) and characters a cell.
@@ -46,6 +51,9 @@ MAX_CELL = 32_767
 #: (header, width) of the Changes sheet's columns.
 CHANGE_COLUMNS = (("Action", 10), ("Key", 12), ("UPN", 34), ("Row", 7), ("Attribute", 24),
                   ("Old", 34), ("New", 34), ("Reason", 40), ("Outcome", 40))
+GROUP_COLUMNS = (("Action", 14), ("Group", 30), ("mailNickname", 26), ("Member", 12),
+                 ("UPN", 34), ("Attribute", 14), ("Old", 30), ("New", 30), ("Reason", 40),
+                 ("Outcome", 40))
 PROBLEM_COLUMNS = (("Severity", 10), ("File", 28), ("Row", 10), ("Column", 20), ("Key", 12),
                    ("Problem", 70), ("Action", 10), ("Code", 24), ("Request id", 38))
 _RUN = (("Run", "run_id"), ("Status", "status"), ("Source", "source"),
@@ -127,6 +135,13 @@ def _summary(book: Workbook, report: Mapping[str, Any], counted: Sequence[str]) 
     rows.extend([[], [_cell(sheet, "Action", bold=True), _cell(sheet, "Count", bold=True)]])
     rows.extend([_cell(sheet, action), _cell(sheet, report["summary"][action])]
                 for action in counted)
+    groups = (report.get("groups") or {}).get("summary")
+    if groups:
+        rows.extend([[], [_cell(sheet, "Group action", bold=True),
+                          _cell(sheet, "Count", bold=True)]])
+        rows.extend([_cell(sheet, name), _cell(sheet, count)]
+                    for name, count in groups.items()
+                    if not (report["dry_run"] and name in ("written", "failed")))
     for row in rows:
         sheet.append(row)
 
@@ -149,14 +164,26 @@ def _problem_rows(report: Mapping[str, Any]) -> Iterator[list[Any]]:
                problem.get("code"), problem.get("requestId")]
 
 
+def _group_rows(report: Mapping[str, Any], outcome_of: OutcomeText) -> Iterator[list[Any]]:
+    for item in report["groups"]["changes"]:
+        start = [GROUP_LABELS[item["action"]], item["group"], item["mailNickname"],
+                 item["member"], item["userPrincipalName"]]
+        for name, old, new in group_pairs(item):
+            yield [*start, name, old, new, item["reason"], outcome_of(item)]
+
+
 def xlsx_workbook(report: Mapping[str, Any], *, counted: Sequence[str],
-                  outcome_of: OutcomeText) -> bytes:
+                  outcome_of: OutcomeText,
+                  group_outcome_of: OutcomeText = lambda item: "") -> bytes:
     """The workbook for a report dict (``report.sync.sync_dict``). ``counted`` names the
     actions the summary counts and ``outcome_of(item)`` says how a change went, as the
-    other formats do (``report.sync`` passes both)."""
+    other formats do (``report.sync`` passes both, and ``group_outcome_of`` for group
+    changes)."""
     book = Workbook(write_only=True)
     _summary(book, report, counted)
     _rows(book, "Changes", CHANGE_COLUMNS, _change_rows(report, outcome_of))
+    if report.get("groups") is not None:
+        _rows(book, "Groups", GROUP_COLUMNS, _group_rows(report, group_outcome_of))
     _rows(book, "Problems", PROBLEM_COLUMNS, _problem_rows(report))
     buffer = io.BytesIO()
     book.save(buffer)

@@ -23,6 +23,7 @@ from connector.core.results import SyncResult
 from connector.errors import EXIT_RECORD_ERRORS, ConfigError, ConnectorError
 from connector.report.sync import FORMATS_BY_SUFFIX, Format, report_bytes, sync_report
 from connector.run import retention
+from connector.run.group_ledger import ledger_path
 from connector.run.logs import log
 
 
@@ -89,6 +90,7 @@ def check_outputs(*, state: Path, reports: Sequence[ReportTarget] = (),
     """Check every place a run will write before its first write (see the module doc)."""
     check_folder(state, "state folder")
     check_folder(state / "runs", "runs folder")
+    check_file(ledger_path(state), "group ledger")
     if reports_folder is not None:
         check_folder(reports_folder, "reports folder (paths.reports)")
     seen: set[Path] = set()

@@ -105,6 +105,7 @@ def prepare(
     #: row -> its position in ``mapped`` and how many problems its reader found.
     where: dict[int, int] = {}
     key_column = mapping.key
+    groups = mapping.groups
 
     def each(record: Record, errors: list[Problem]) -> None:
         where[record.row] = len(mapped)
@@ -115,7 +116,10 @@ def prepare(
         else:
             # Create-only rules wait until every key is known to be unique, so a record
             # taken back for a repeated key never claims a unique value (a UPN).
-            mapped.append(mapping.map_record(record, context, create_rules=False))
+            result = mapping.map_record(record, context, create_rules=False)
+            if groups is not None:  # while the record's values are at hand
+                groups.place(record.values, result, context)
+            mapped.append(result)
 
     def duplicates(problems: dict[int, Problem]) -> None:
         for row, problem in problems.items():

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections import Counter
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 from connector.core import clock
 from connector.core.plan import Change, Plan, Policy, build_plan, match_users
 from connector.core.plan.compare import GraphValues
+from connector.core.plan.group_model import GROUP_WRITES, GroupChange
 from connector.core.plan.safety import Thresholds, check_safety
 from connector.core.results import SyncResult, WriteOutcome
 from connector.errors import ConfigError, ConnectorError, Problem, RunInterrupted
@@ -35,6 +37,8 @@ from connector.mapping import CompiledMapping, StubDirectory
 from connector.mapping.scoping import any_holds
 from connector.report.contract import sync_report
 from connector.run.apply import apply_plan
+from connector.run.group_apply import apply_groups
+from connector.run.groups import plan_run_groups
 from connector.run.history import new_run_id
 from connector.run.prepare import Source, prepare, source_name
 from connector.run.snapshot import DeltaReads, read_tenant
@@ -76,6 +80,10 @@ class SyncOptions:
     #: Read the tenant from the state folder's snapshot and Graph's delta since
     #: (``connector.run.snapshot``); None: list every user each run.
     delta: DeltaReads | None = None
+    #: The state folder: where the group ledger (``groups.json``, the members the
+    #: connector added) lives. ``run_sync`` uses its runs folder's parent when unset; a
+    #: plan made without one knows of no member the connector added.
+    state: Path | None = None
 
 
 def tenant_directory(
@@ -151,6 +159,8 @@ def plan_sync(
                 and mapped.row not in problems):
             mapping.finish_create(None, mapped, prepared.context)
         mapped.inputs = None  # a matched record never runs its create-only rules
+    memberships = (mapping.groups.memberships_of(prepared.mapped)
+                   if mapping.groups is not None else {})
     timings["source"] = clock() - started
     progress.stage("planning")
     started = clock()
@@ -162,6 +172,12 @@ def plan_sync(
     plan = build_plan(prepared.mapped, current, matches, policy=policy, now=now,
                       match_problems=problems)
     timings["plan"] = clock() - started
+    if mapping.groups is not None:
+        progress.stage("reading the tenant's groups and planning their members")
+        started = clock()
+        plan_run_groups(plan, mapping.groups, memberships, prepared.mapped, current, graph,
+                        policy=policy, state=options.state, today=now.date())
+        timings["groups"] = clock() - started
     return plan, prepared.validation.warnings
 
 
@@ -201,6 +217,10 @@ def finish_run(
     if options.dry_run or result.stopped or not plan.writes:
         for change in plan.writes:
             trail.write(change, None, dry_run=options.dry_run)
+        if options.dry_run or result.stopped:
+            for group_change in plan.groups:
+                if group_change.action in GROUP_WRITES:
+                    trail.write_group(group_change, None, dry_run=options.dry_run)
     else:
         applying = time.perf_counter()
         progress.stage("applying", total=len(plan.writes))
@@ -218,9 +238,38 @@ def finish_run(
                 f"{exc.detailed()}. Run it again to complete it (see hr-connector runs show "
                 f"{trail.run_id})") from exc
         timings["apply"] = time.perf_counter() - applying
+    if not options.dry_run and not result.stopped and plan.group_info is not None:
+        result.group_outcomes = _apply_groups(plan, graph, trail=trail, options=options,
+                                              timings=timings, progress=progress)
     result.finished = clock.now()
     trail.finish(sync_report(result))
     return result
+
+
+def _apply_groups(plan: Plan, graph: GraphClient, *, trail: RunTrail, options: SyncOptions,
+                  timings: dict[str, float], progress: Progress) -> dict[int, WriteOutcome]:
+    """The group phase of ``finish_run``, after the user writes (see ``run.group_apply``);
+    also records the ledger when only it changed (a group found empty)."""
+    writes = sum(1 for c in plan.groups if c.action in GROUP_WRITES)
+    applying = time.perf_counter()
+    if writes:
+        progress.stage("applying group changes", total=writes)
+
+    def done(_: int, change: GroupChange, outcome: WriteOutcome) -> None:
+        trail.write_group(change, outcome, dry_run=False)
+        progress.advance()
+
+    try:
+        outcomes = apply_groups(plan, graph, state=options.state, on_outcome=done,
+                                on_phase=trail.sync)
+    except ConnectorError as exc:
+        raise RunInterrupted(
+            f"the run stopped while writing group changes, after {trail.lines} writes: "
+            f"{exc.detailed()}. Run it again to complete it (see hr-connector runs show "
+            f"{trail.run_id})") from exc
+    if writes:
+        timings["apply_groups"] = time.perf_counter() - applying
+    return outcomes
 
 
 def start_trail(runs_folder: Path, *, run_id: str, started: dt.datetime, dry_run: bool,
@@ -242,6 +291,8 @@ def run_sync(
     started = now or clock.now()
     run_id = run_id or new_run_id(started)
     timings: dict[str, float] = {}
+    if options.state is None:
+        options = dataclasses.replace(options, state=runs_folder.parent)
     with start_trail(runs_folder, run_id=run_id, started=started, dry_run=options.dry_run,
                      source=source_name(source), mapping=mapping.file,
                      tenant=tenant) as trail:

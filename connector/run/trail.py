@@ -39,6 +39,7 @@ import orjson
 
 from connector.core import clock
 from connector.core.plan import Change
+from connector.core.plan.group_model import GroupChange
 from connector.core.results import WriteOutcome
 from connector.errors import ConfigError, ConnectorError
 from connector.report.contract import write_json
@@ -171,6 +172,39 @@ class RunTrail:
         provisioning logs): ``time`` and ``run_id`` are added; values are never logged."""
         assert self._handle is not None, "start() the trail first"
         line = {"time": iso(clock.now()), "run_id": self.run_id, **fields}
+        self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        self.lines += 1
+        self._unsynced += 1
+        if self._unsynced >= FSYNC_LINES or time.monotonic() - self._synced_at >= FSYNC_SECONDS:
+            self.sync()
+
+    def write_group(self, change: GroupChange, outcome: WriteOutcome | None, *,
+                    dry_run: bool) -> None:
+        """Log one group operation: the group, the member (HR key, UPN, object id), the
+        outcome; ``action`` is ``member add``, ``group create`` ...."""
+        assert self._handle is not None, "start() the trail first"
+        line = {
+            "time": iso(clock.now()),
+            "run_id": self.run_id,
+            "action": change.label,
+            "group": change.group,
+            "mailNickname": change.nickname,
+            "group_id": change.group_id or (outcome.user_id if outcome else None),
+            "employee_id": change.member_key,
+            "upn": change.member_upn,
+            "object_id": change.member_id,
+            "attributes": sorted(change.attributes),
+            "outcome": ("dry-run" if dry_run else "not-run" if outcome is None
+                        else "ok" if outcome.ok else "failed"),
+            "request_id": outcome.request_id if outcome else None,
+            "error_code": outcome.code if outcome else None,
+            "error": outcome.error if outcome else None,
+        }
+        self._append(line)
+
+    def _append(self, line: dict[str, Any]) -> None:
+        assert self._handle is not None
         self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
         self._handle.flush()
         self.lines += 1

@@ -1,5 +1,6 @@
-"""The sandbox tenant: a local emulator of the Microsoft Graph ``/users`` surface and the
-identity platform's client-credentials flow, built from ``/work/shared/reference/graph.md``.
+"""The sandbox tenant: a local emulator of the Microsoft Graph ``/users`` and ``/groups``
+surfaces and the identity platform's client-credentials flow, built from
+``/work/shared/reference/graph.md`` (groups: ``GROUPS.md`` beside this file).
 
 It is the connector's examiner: behaviour comes from Microsoft's documentation (section
 numbers in comments), never from what a client sends. Quick start::
@@ -20,6 +21,7 @@ Nothing here imports the connector's own Graph client.
 
 from .app import SandboxApp, create_app
 from .config import SandboxConfig, default_state_dir, default_state_path
+from .group_store import list_groups
 from .inprocess import SyncASGITransport, sandbox_client
 from .server import SandboxServer, list_users, provisioning_job, reset, running_sandbox, serve
 from .tls import TlsFiles, ensure_tls_files
@@ -34,6 +36,7 @@ __all__ = [
     "default_state_dir",
     "default_state_path",
     "ensure_tls_files",
+    "list_groups",
     "list_users",
     "provisioning_job",
     "reset",

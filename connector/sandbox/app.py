@@ -108,6 +108,7 @@ class SandboxApp:
     def reset(self) -> None:
         """Reseed the tenant and clear throttling, lag, fault counters and statistics."""
         self.state.store.reset(self.state.clock())
+        self.graph.groups.store.reset()
         self.throttle.reset()
         self.faults.reset()
         with self.state.lock:

@@ -29,6 +29,8 @@ DEFAULT_APP_ROLES: tuple[str, ...] = (
     "SynchronizationData-User.Upload",
     "Synchronization.Read.All",
     "AuditLog.Read.All",
+    "Group.ReadWrite.All",
+    "GroupMember.ReadWrite.All",
 )
 
 

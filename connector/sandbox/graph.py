@@ -80,16 +80,20 @@ class Graph:
         self.faults = faults
         self.pages_served = 0
         from .delta import Delta  # local: these import helpers from this module
+        from .groups import Groups
         from .manager import Managers
 
         self.delta = Delta(self)
         self.managers = Managers(self)
+        self.groups = Groups(self)
 
     # --- routing ----------------------------------------------------------------------------
     def route(self, req: GraphRequest) -> tuple[Handler, str | None, bool]:
         """(handler, user key, is-collection GET) for a request, or a 400/405 GraphError."""
         seg = split_path(req.path)
         method = req.method.upper()
+        if seg and seg[0] == "groups":  # /groups and its members: .groups
+            return self.groups.route(seg, method)
         table: dict[tuple[str, ...], dict[str, Handler]] = {
             ("users",): {"GET": self.list_users, "POST": self.create_user},
             ("users", "$count"): {"GET": self.count_users},

@@ -23,6 +23,7 @@ from connector.sandbox.serving import QuickStopServer, serve_in_thread
 from .admin import user_record
 from .app import SandboxApp, create_app
 from .config import SandboxConfig, default_state_dir, default_state_path
+from .group_store import GroupStore
 from .provisioning import ProvisioningStore
 from .state import Clock
 from .store import Store
@@ -150,13 +151,15 @@ def serve(host: str = "127.0.0.1", port: int = 8443, *, state_path: str | Path |
 
 
 def reset(state_path: str | Path | None = None) -> None:
-    """Reseed the tenant at ``state_path`` (users and change log; tenant id and secret stay)
-    and give it a fresh provisioning job (active, no logs, the daily quota unused)."""
+    """Reseed the tenant at ``state_path`` (users, groups and change log; tenant id and
+    secret stay) and give it a fresh provisioning job (active, no logs, the daily quota
+    unused)."""
     store = Store(Path(state_path).expanduser() if state_path else default_state_path(),
                   clock_now=time.time())
     try:
         store.reset(time.time())
         ProvisioningStore(store).reset()
+        GroupStore(store).reset()
     finally:
         store.close()
 

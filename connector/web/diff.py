@@ -20,8 +20,9 @@ from urllib.parse import urlencode
 from connector.report.html import value_text
 
 #: The order users are listed in, by their most dangerous change, and the filters.
-ORDER = ("delete", "disable", "held", "enable", "update", "create", "manager", "error",
-         "skipped")
+#: ``member-remove`` and ``member-add`` are a user's group changes (``with_groups``).
+ORDER = ("delete", "disable", "held", "member-remove", "enable", "update", "create",
+         "member-add", "manager", "error", "skipped")
 PAGE_SIZE = 50
 MAX_TEXT = 100
 #: A held change that would have cut someone off.
@@ -168,6 +169,34 @@ def diff_view(changes: Sequence[Mapping[str, Any]], query: DiffQuery, *,
                     counts=tuple((a, n) for a, n in counts.items() if n),
                     listed=len(users) - skipped, skipped=skipped, matching=len(chosen),
                     pages=pages, first=start + 1, users=tuple(chosen[start:start + size]))
+
+
+def with_groups(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The report's changes and, for each member its group changes add or remove, a
+    change in that person's block (``member-add``: ``group`` empty -> the group); group
+    changes that name no HR member are listed by ``group_changes``."""
+    items: list[Mapping[str, Any]] = list(report.get("changes") or [])
+    for item in (report.get("groups") or {}).get("changes", []):
+        action, held = item.get("action"), item.get("heldAction")
+        if not item.get("member") or (held or action) not in ("add", "remove"):
+            continue
+        joins = (held or action) == "add"
+        items.append({
+            "action": "held" if action == "held" else f"member-{action}",
+            "heldAction": f"member-{held}" if held else None,
+            "employeeId": item["member"], "userPrincipalName": item.get("userPrincipalName"),
+            "attributes": {"group": {"old": None if joins else item.get("group"),
+                                     "new": item.get("group") if joins else None}},
+            "reason": item.get("reason"), "outcome": item.get("outcome")})
+    return items
+
+
+def group_changes(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Group changes that are not one HR member's: groups created, renamed, deleted,
+    kept, in error, and removals of members that are not HR's users."""
+    return [item for item in (report.get("groups") or {}).get("changes", [])
+            if not item.get("member")
+            or (item.get("heldAction") or item.get("action")) not in ("add", "remove")]
 
 
 def held_dangerous(changes: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
+from connector.core.plan.group_model import GROUP_LABELS
 from connector.report.html import (
     headline,
     outcome_text,
@@ -32,6 +33,7 @@ from connector.report.html import (
     template_text,
 )
 from connector.web.diff import page_numbers
+from connector.web.store import GROUP_WRITES_KEY
 
 # On lines of its own between the tags: the text the CSP hashes starts with a newline.
 CSS = "\n" + template_text(__package__, "page.css")
@@ -70,8 +72,9 @@ def verdict(name: str, *, allow_absent_disables: bool) -> str:
 
 
 def count_writes(summary: Mapping[str, int]) -> int:
-    """How many writes a dry run's summary holds (what approving it applies)."""
-    return sum(summary.get(action, 0) for action in WRITE_ACTIONS)
+    """How many writes a dry run's summary holds (what approving it applies), group
+    writes included."""
+    return sum(summary.get(action, 0) for action in (*WRITE_ACTIONS, GROUP_WRITES_KEY))
 
 
 TEMPLATES = Jinja2Templates(env=template_environment(__package__))
@@ -79,4 +82,4 @@ TEMPLATES.env.globals.update(
     css=Markup(CSS),  # noqa: S704 (ours, hashed in the CSP)
     actions=ACTIONS, write_actions=WRITE_ACTIONS, result_counts=RESULT_COUNTS,
     verdict=verdict, count_writes=count_writes, headline=headline, outcome_text=outcome_text,
-    page_numbers=page_numbers)
+    page_numbers=page_numbers, group_labels=GROUP_LABELS)

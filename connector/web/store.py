@@ -46,6 +46,10 @@ class TooLarge(Exception):
     """The upload is over the size limit; nothing was kept."""
 
 
+#: The review summary's count of group writes (beside the users' counts per action).
+GROUP_WRITES_KEY = "group writes"
+
+
 def now_iso() -> str:
     """The current time as the metadata writes it (UTC, seconds, ``Z``)."""
     return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -21,7 +21,7 @@ from connector.report.html import CSP as REPORT_CSP
 from connector.report.html import html_page
 from connector.run.trail import log_lines, run_entry
 from connector.web.approval import approval_block, approve, settle, written_text
-from connector.web.diff import DiffQuery, diff_view, held_dangerous
+from connector.web.diff import DiffQuery, diff_view, group_changes, held_dangerous, with_groups
 from connector.web.guard import context, find_upload, page, posted, require, see
 from connector.web.signin import EVERYONE
 from connector.web.store import TooLarge, Upload, display_name
@@ -118,10 +118,11 @@ async def upload_view(request: Request) -> Response:
         report = await run_in_threadpool(_report, request, upload.review_run_id)
     changes = (report or {}).get("changes") or []
     view = None if report is None else diff_view(
-        changes, DiffQuery.from_params(request.query_params))
+        with_groups(report), DiffQuery.from_params(request.query_params))
     own = upload.uploaded_by == account.name
     return page(
         request, "upload.html", seen, upload=upload, view=view,
+        group_changes=group_changes(report or {}),
         held_dangerous=held_dangerous(changes) if upload.status == "reviewed" else [],
         approve_block=None if block is None else block[1],
         can_reject=_may_act(upload, account) and upload.status in CLOSABLE,
@@ -180,9 +181,9 @@ async def result_view(request: Request) -> Response:
         raise _not_kept(upload.applied_run_id)
     path = context(request).workflow.runs / f"{upload.applied_run_id}.jsonl"
     operations = await run_in_threadpool(lambda: sum(1 for _ in log_lines(path)))
-    view = diff_view(report["changes"], DiffQuery.from_params(request.query_params))
+    view = diff_view(with_groups(report), DiffQuery.from_params(request.query_params))
     return page(request, "result.html", seen, upload=upload, report=report, view=view,
-                operations=operations)
+                operations=operations, group_changes=group_changes(report))
 
 
 async def upload_review(request: Request) -> Response:

@@ -20,6 +20,7 @@ from typing import Any
 
 from connector.config import Account, Config
 from connector.core.plan import ACTIONS
+from connector.core.plan.group_model import GROUP_WRITES
 from connector.core.validation import SourceSchema, schema_from_mapping
 from connector.errors import ConnectorError, SourceError
 from connector.mapping import CompiledMapping
@@ -32,7 +33,7 @@ from connector.run.outputs import check_outputs
 from connector.run.prepare import validate_file
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import Tenant, open_config_tenant
-from connector.web.store import Staged, Upload, UploadStore, now_iso
+from connector.web.store import GROUP_WRITES_KEY, Staged, Upload, UploadStore, now_iso
 
 APPROVERS = frozenset({"approver", "admin"})
 #: What may be dry-run (again): an interrupted apply is checked again before approval.
@@ -64,8 +65,14 @@ def plan_fingerprint(report: Mapping[str, Any]) -> str:
                 if k != "outcome" and not (k == "userId" and item["action"] == "create")}
                for item in report["changes"]]
     summary = {action: report["summary"][action] for action in ACTIONS}
-    text = json.dumps({"summary": summary, "changes": changes}, sort_keys=True,
-                      ensure_ascii=False, default=str)
+    # Group changes too, without outcomes and the ids Graph gives new groups.
+    groups = [{k: v for k, v in item.items()
+               if k != "outcome" and not (k == "groupId" and item["action"] == "create")}
+              for item in (report.get("groups") or {}).get("changes", [])]
+    payload: dict[str, Any] = {"summary": summary, "changes": changes}
+    if groups:  # absent when there are none: fingerprints made before groups still match
+        payload["groups"] = groups
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -96,7 +103,8 @@ class Workflow:
     def options(self, *, dry_run: bool) -> SyncOptions:
         """The sync options the configuration's policies describe (as for ``run``), for
         an uploaded file: its own format decides, so no configured sheet applies."""
-        return dataclasses.replace(options_from(self.config, dry_run=dry_run), sheet=None)
+        return dataclasses.replace(options_from(self.config, dry_run=dry_run), sheet=None,
+                                   state=self.state)
 
     # --- arrival --------------------------------------------------------------------------
 
@@ -182,6 +190,11 @@ class Workflow:
                 upload.review_run_id = result.run_id
                 upload.review_fingerprint = plan_fingerprint(report)
                 upload.review_summary = dict(report["summary"])
+                group_writes = sum(
+                    1 for item in (report.get("groups") or {}).get("changes", [])
+                    if item["action"] in GROUP_WRITES)
+                if group_writes:
+                    upload.review_summary[GROUP_WRITES_KEY] = group_writes
                 upload.review_stopped = list(report["stopped"])
                 upload.reviewed_at = now_iso()
                 upload.review_outdated = False

@@ -184,9 +184,9 @@ def test_upn_key_forms(tenant: Tenant) -> None:
 
 
 def test_unknown_segment_and_method(tenant: Tenant) -> None:
-    response = tenant.get("/groups")
+    response = tenant.get("/devices")
     assert response.status_code == 400
-    assert error_of(response)["message"] == "Resource not found for the segment 'groups'."
+    assert error_of(response)["message"] == "Resource not found for the segment 'devices'."
     put = tenant.put("/users", {})
     assert put.status_code == 405
     assert error_of(put)["message"] == ("Specified HTTP method is not allowed for the request "

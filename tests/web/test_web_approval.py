@@ -50,7 +50,7 @@ def test_an_approver_applies_what_an_uploader_uploaded_and_both_are_recorded(
         assert refused.status_code == 403
         sign_out(client)
         sign_in(client, "arne")
-        assert "Approve and apply 673 changes" in client.get(f"/uploads/{uid}").text
+        assert "Approve and apply 1378 changes" in client.get(f"/uploads/{uid}").text
         for form in ({}, {"csrf": "guessed"}):  # without the page's token: refused, no write
             forged = client.post(f"/uploads/{uid}/approve", data=form)
             assert forged.status_code == 403 and "security token" in forged.text
@@ -59,8 +59,9 @@ def test_an_approver_applies_what_an_uploader_uploaded_and_both_are_recorded(
         assert applied.status_code == 303
         assert applied.headers["location"] == f"/uploads/{uid}/result"
         result = client.get(f"/uploads/{uid}/result").text
-        assert "Applied: 673 writes succeeded" in result
-        assert "Provisioning log (673 operations)" in result
+        assert ("Applied: 1378 writes succeeded, groups: 31 groups created, 674 members "
+                "added") in result
+        assert "Provisioning log (1378 operations)" in result
         listing = client.get("/").text
         assert "ulla" in listing and "arne" in listing and 'st-applied' in listing
     assert len(users(state)) == SEEDED + 337

@@ -134,15 +134,16 @@ def test_sign_in_upload_review_approve_and_the_tenant_holds_the_users(
     page.locator("table#uploads").get_by_role("link", name="employees.csv").click()
     expect(page.locator("#history")).to_contain_text("ulla")
     expect(page.get_by_role("button", name="Reject")).to_be_visible()
-    page.get_by_role("button", name="Approve and apply 673 changes").click()
-    expect(page.locator("#headline")).to_have_text("Applied: 673 writes succeeded")
+    page.get_by_role("button", name="Approve and apply 1378 changes").click()
+    expect(page.locator("#headline")).to_have_text(
+        "Applied: 1378 writes succeeded, groups: 31 groups created, 674 members added")
     expect(page.locator("details.user")).to_have_count(50)
     height = page.evaluate("document.documentElement.scrollHeight")
-    print(f"applied result page height, 673 writes: {height} px")
+    print(f"applied result page height, 1378 writes: {height} px")
     assert height < 20_000  # was 117,000 px
-    page.get_by_role("link", name="Provisioning log (673 operations)").click()
+    page.get_by_role("link", name="Provisioning log (1378 operations)").click()
     expect(page.locator("#log tbody tr")).to_have_count(200)
-    expect(page.locator("#log-shown")).to_have_text("Operations 1–200 of 673")
+    expect(page.locator("#log-shown")).to_have_text("Operations 1–200 of 1378")
     page.get_by_role("link", name="Uploads", exact=True).click()
     listed = page.locator("table#uploads tbody tr").first
     expect(listed).to_contain_text("ulla")

@@ -29,7 +29,7 @@ def users_on(page: str) -> list[tuple[list[str], str]]:
     """The user blocks of a diff page: their actions and key, in order."""
     blocks = re.findall(r'<details class="user" data-key="([^"]+)"[^>]*><summary>(.*?)'
                         r'</summary>', page)
-    return [(re.findall(r'class="act a-(\w+)"', summary), key) for key, summary in blocks]
+    return [(re.findall(r'class="act a-([\w-]+)"', summary), key) for key, summary in blocks]
 
 
 def leavers_and_movers() -> tuple[bytes, list[str], list[str]]:
@@ -66,7 +66,8 @@ def test_the_diff_lists_disables_first_and_filters_them_with_counts(
     page = applied.get(f"/uploads/{uid}").text
     listed = users_on(page)
     assert [key for actions, key in listed[:5]] == sorted(missing)  # disables first
-    assert all(actions == ["disable"] for actions, _ in listed[:5])
+    # ... and leave their department and country groups (mappings/default.yaml)
+    assert all(actions == ["disable", "member-remove"] for actions, _ in listed[:5])
     assert [key for _, key in listed[5:8]] == sorted(movers)  # then updates
     assert '?action=disable#diff">disable <b>5</b></a>' in page
     assert '?action=update#diff">update <b>3</b></a>' in page
@@ -136,11 +137,13 @@ def test_the_applied_result_is_paged_per_user_with_outcomes(applied: httpx.Clien
     uid = upload_id(upload(applied, "export.csv", content))
     assert post_button(applied, uid, "approve").status_code == 303
     result = applied.get(f"/uploads/{uid}/result").text
-    assert [actions for actions, _ in users_on(result)[:5]] == [["disable"]] * 5
+    # The five people missing from the export are disabled and leave their department
+    # and country groups (mappings/default.yaml): 8 user writes and 10 removals.
+    assert [actions for actions, _ in users_on(result)[:5]] == [["disable", "member-remove"]] * 5
     assert result.count('class="badge st-applied">ok</span>') == len(users_on(result))
-    assert "Provisioning log (8 operations)" in result
+    assert "Provisioning log (18 operations)" in result
     log = applied.get(f"/uploads/{uid}/runs/{uid_run(result)}/log").text
-    assert "Operations 1&ndash;8 of 8" in log
+    assert "Operations 1&ndash;18 of 18" in log
 
 
 def uid_run(page: str) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from connector.core.plan.compare import current_value
+from connector.core.plan.group_model import GroupChange, GroupLedger
 from connector.core.records import MappedRecord, nest
 from connector.errors import Problem
 
@@ -171,6 +172,18 @@ class Policy:
 
 
 @dataclass
+class GroupInfo:
+    """What a plan knows about the owned groups beyond its changes: their member counts
+    today (group id -> count; the safety percentages) and the ledger to record after the
+    run (members the connector added, since when a group is empty)."""
+
+    sizes: dict[str, int] = field(default_factory=dict)
+    ledger: GroupLedger = field(default_factory=GroupLedger)
+    #: Owned group id -> its mailNickname (what the ledger file names each group by).
+    nicknames: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Plan:
     """Every change a run would make, with what it noticed on the way."""
 
@@ -178,6 +191,10 @@ class Plan:
     managed: int
     records: int
     warnings: list[Problem] = field(default_factory=list)
+    #: Group changes (``connector.core.plan.groups``), apart from the users' changes.
+    groups: list[GroupChange] = field(default_factory=list)
+    #: What the run records about owned groups after it applies (None: no groups).
+    group_info: GroupInfo | None = None
 
     def count(self, action: str) -> int:
         """How many changes have ``action``."""

@@ -14,6 +14,10 @@ Never counted: creates, anything on a user created in this run (manager links in
 filling a value that is empty today (a missing manager included), and held changes (they
 are not written). So the first load of any size goes through, and so does a rerun after a
 run that stopped part-way: what is left is creates and filling empty values.
+
+Groups: membership removals are counted per group, against ``--max-member-removals``
+(members removed from one group) and ``--max-member-removals-percent`` (of its members
+today, from ``small_group`` members up). Group creates and member adds never count.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ _ALWAYS = frozenset({"disable", "delete", "enable"})
 OPTION_NAMES: Mapping[str, str] = {
     "max_disables": "--max-disables", "max_disables_percent": "--max-disables-percent",
     "max_changes": "--max-changes", "max_changes_percent": "--max-changes-percent",
-    "min_source_percent": "--min-source-percent"}
+    "min_source_percent": "--min-source-percent",
+    "max_member_removals": "--max-member-removals",
+    "max_member_removals_percent": "--max-member-removals-percent"}
 #: ... or, for runs from a configuration file, its policy keys.
 POLICY_NAMES: Mapping[str, str] = {key: f"policies.{key}" for key in OPTION_NAMES}
 
@@ -48,6 +54,11 @@ class Thresholds:
     max_change_percent: float = 30.0
     min_source_percent: float = 50.0
     small_tenant: int = 20
+    #: Members removed from one group, and their share of its members today.
+    max_member_removals: int = 100
+    max_member_removal_percent: float = 30.0
+    #: The percentage applies to groups of at least this many members.
+    small_group: int = 20
     names: Mapping[str, str] = field(default_factory=lambda: OPTION_NAMES, compare=False,
                                     repr=False)
 
@@ -102,4 +113,37 @@ def check_safety(plan: Plan, limits: Thresholds) -> list[str]:
             f"the source has {plan.records} records for {managed} managed users "
             f"(under {limits.min_source_percent:g}%): a truncated or wrong export? "
             f"({limits.names['min_source_percent']})")
+    reasons.extend(check_member_removals(plan, limits))
+    return reasons
+
+
+def member_removals(plan: Plan) -> dict[str, tuple[str, int]]:
+    """Members each group would lose (held removals are not written): group id ->
+    (displayName, count)."""
+    counts: dict[str, tuple[str, int]] = {}
+    for change in plan.groups:
+        if change.action == "remove" and change.group_id:
+            name, count = counts.get(change.group_id, (change.group, 0))
+            counts[change.group_id] = (name, count + 1)
+    return counts
+
+
+def check_member_removals(plan: Plan, limits: Thresholds) -> list[str]:
+    """Why the plan removes too many members from some group (empty when it does not)."""
+    sizes = plan.group_info.sizes if plan.group_info is not None else {}
+    names = limits.names
+    reasons: list[str] = []
+    for group_id, (group, count) in sorted(member_removals(plan).items(),
+                                           key=lambda item: item[1][0].lower()):
+        size = sizes.get(group_id, 0)
+        share = 100.0 * count / size if size else 0.0
+        if count > limits.max_member_removals:
+            reasons.append(f"{count} members removed from {group!r} exceed the limit of "
+                           f"{limits.max_member_removals} "
+                           f"({names.get('max_member_removals', 'max_member_removals')})")
+        elif size >= limits.small_group and share > limits.max_member_removal_percent:
+            option = names.get("max_member_removals_percent", "max_member_removals_percent")
+            reasons.append(f"{count} members removed from {group!r} are {share:.1f}% of its "
+                           f"{size} members, over the limit of "
+                           f"{limits.max_member_removal_percent:g}% ({option})")
     return reasons
