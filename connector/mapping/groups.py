@@ -144,6 +144,10 @@ class CompiledGroups:
 
     marker: str
     rules: tuple[CompiledGroupRule, ...]
+    #: One tuple per combination of groups: a million people in a few hundred
+    #: department-and-country combinations share a few hundred tuples.
+    _combinations: dict[tuple[int, ...], tuple[tuple[CompiledGroupRule, DesiredGroup], ...]] = (
+        field(default_factory=dict, repr=False))
 
     @property
     def group_rules(self) -> tuple[GroupRule, ...]:
@@ -168,8 +172,13 @@ class CompiledGroups:
                                              column=rule, key=mapped.key or None))
         if mapped.errors:
             mapped.status = "error"
-            placed = []
-        mapped.groups = tuple(placed)
+            return
+        # Rules and groups live as long as the mapping: their ids name the combination.
+        key = tuple(id(item) for pair in placed for item in pair)
+        combination = self._combinations.get(key)
+        if combination is None:
+            combination = self._combinations[key] = tuple(placed)
+        mapped.groups = combination
 
     def memberships_of(
         self, records: Iterable[MappedRecord]
