@@ -51,7 +51,8 @@ class MappedRecord:
     inputs: tuple[str, ...] | None = None
 
     def for_create(self) -> dict[str, Any]:
-        """Every value a create would send (flat names)."""
+        """Every value a create would send (flat names): defaults, then create-only
+        values, then the rest, each name once with the value that wins (a new dict)."""
         if not self.defaults and not self.on_create:
             return dict(self.attributes)
         return {**self.defaults, **self.on_create, **self.attributes}
@@ -66,30 +67,23 @@ class MappedRecord:
             value = self.defaults.get(name)
         return value
 
+    def create_values(self) -> Mapping[str, Any]:
+        """``for_create()``, without a copy when there is nothing to merge (read it, do
+        not edit it)."""
+        if not self.defaults and not self.on_create:
+            return self.attributes
+        # One merge in C: the same order and winners as the names read one at a time.
+        return {**self.defaults, **self.on_create, **self.attributes}
+
     def create_items(self) -> Iterator[tuple[str, Any]]:
-        """``for_create().items()`` without the copy: defaults, then create-only values,
-        then the rest, each name once with the value that wins."""
-        attributes, on_create, defaults = self.attributes, self.on_create, self.defaults
-        if not defaults and not on_create:
-            yield from attributes.items()
-            return
-        for name, value in defaults.items():
-            if name not in on_create and name not in attributes:
-                yield name, value
-            else:
-                yield name, attributes[name] if name in attributes else on_create[name]
-        for name, value in on_create.items():
-            if name not in defaults:
-                yield name, attributes[name] if name in attributes else value
-        for name, value in attributes.items():
-            if name not in defaults and name not in on_create:
-                yield name, value
+        """``for_create().items()``: defaults, then create-only values, then the rest."""
+        return iter(self.create_values().items())
 
     def create_count(self) -> int:
         """How many values a create would send."""
         if not self.defaults and not self.on_create:
             return len(self.attributes)
-        return sum(1 for _ in self.create_items())
+        return len(self.attributes.keys() | self.on_create.keys() | self.defaults.keys())
 
 
 def nest(flat: Mapping[str, Any]) -> dict[str, Any]:

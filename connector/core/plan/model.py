@@ -112,6 +112,13 @@ class Change:
             for name, new in self.creates.create_items():
                 yield name, None, new
 
+    def created_values(self) -> Mapping[str, Any] | None:
+        """For a change that holds the mapped record it creates: every value it sends, by
+        flat name (each attribute's ``old`` is None); else None. Read it, do not edit it."""
+        if self._attributes is None and self.creates is not None:
+            return self.creates.create_values()
+        return None
+
     @property
     def attribute_count(self) -> int:
         """How many attributes the change names (reports count rows with it)."""
