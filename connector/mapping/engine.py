@@ -108,7 +108,7 @@ class CompiledMapping:
             self.shared.forget()
         values: Values = record.values
         key = (values.get(self.key) or "").strip()
-        mapped = MappedRecord(row=record.row, key=key, status="mapped")
+        mapped = MappedRecord(record.row, key, "mapped")
         if self.scope and not any_holds(self.scope, values, run.today):
             mapped.status = "skipped"
             mapped.reason = explain_out_of_scope(self.scope, values, run.today)

@@ -210,7 +210,14 @@ def _compile_condition(
         filters, problems = compile_filters(condition.filters)
         errors.extend(MappingError(p, file=file, rule=where) for p in problems)
         columns.update(c.attribute for f in filters for c in f.clauses)
-        return lambda values, context: any_holds(filters, values, context.now.date())
+        today: list[Any] = [None, None]  # the context last seen, and its day
+
+        def holds_filters(values: Values, context: EvalContext) -> bool:
+            if today[0] is not context:
+                today[:] = [context, context.now.date()]
+            return any_holds(filters, values, today[1])
+
+        return holds_filters
     assert condition.expression is not None
     expression = compile_text(condition.expression, where)
     if expression is None:

@@ -206,7 +206,14 @@ def converter(target: Target) -> Callable[[Any], Any]:
             return to_graph(target, value)
 
         return datetime
-    return lambda value: to_graph(target, value)
+
+    def country(value: Any) -> Any:
+        # Already a two-letter upper-case code (what exports mostly hold): as it is.
+        if type(value) is str and len(value) == 2 and value.isupper() and value.isalpha():
+            return value
+        return to_graph(target, value)
+
+    return country
 
 
 def _check_length(target: Target, value: str) -> None:

@@ -138,3 +138,47 @@ def test_memoised_rules_give_the_same_results_whatever_the_cache_does(
 def test_graph_length_limits_are_checked(value: str, problem: str) -> None:
     (mapped,) = run(record(2, First=value))
     assert any(problem in p.reason for p in mapped.errors)
+
+
+def test_a_record_edited_in_place_is_mapped_from_its_new_values() -> None:
+    # Records are read without a copy, and calls several rules share are computed once
+    # a record: mapping the same values again after an edit must not answer from before.
+    mapping = compile_mapping_text(MAPPING, file="m.yaml")
+    context = mapping.context(now=NOW, directory=StubDirectory())
+    row = record(2, Nick="Annie")
+    first = mapping.map_record(row, context)
+    row.values["Nick"] = ""
+    second = mapping.map_record(row, context)
+    assert (first.attributes["givenName"], first.attributes["displayName"]) == (
+        "Annie", "Annie Lee")
+    assert (second.attributes["givenName"], second.attributes["displayName"]) == (
+        "Ann", "Ann Lee")
+    assert row.values["Nick"] == ""  # read, never changed
+
+
+def test_repeated_column_values_share_one_string_until_a_column_proves_distinct(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "SHARE_LIMIT", 5)
+    monkeypatch.setattr(runner, "CHECK_EVERY", 10)
+    # Each record gets its own string objects, as a reader makes them.
+    records = [record(i, Division="".join(["R&", "D"]), Last="".join(["Lee", str(i)]))
+               for i in range(2, 60)]
+    mapped = run(*records)
+    divisions = {id(m.attributes["employeeOrgData.division"]) for m in mapped}
+    assert len(divisions) == 1
+    assert [m.attributes["surname"] for m in mapped] == [f"Lee{i}" for i in range(2, 60)]
+
+
+def test_create_rules_later_give_what_mapping_at_once_gives() -> None:
+    mapping = compile_mapping_text(MAPPING, file="m.yaml")
+    rows = [record(2), record(3, Nick="Bo", Phone="+1 555 0100"), record(4, First="Al"),
+            record(5, Type="Intern"), record(6, Country="GB")]
+    together = mapping.context(now=NOW, directory=StubDirectory())
+    at_once = [mapping.map_record(r, together) for r in rows]
+    context = mapping.context(now=NOW, directory=StubDirectory())
+    later = [mapping.map_record(r, context, create_rules=False) for r in rows]
+    for mapped in later:
+        if mapped.status == "mapped":
+            mapping.finish_create(None, mapped, context)
+    assert later == at_once
