@@ -119,7 +119,10 @@ class CompiledMapping:
             except MappingError as exc:
                 mapped.errors = [*mapped.errors, self._problem(record, key, "leaver", exc)]
         if self.manager_column:
-            mapped.manager_key = (values.get(self.manager_column) or "").strip() or None
+            manager = (values.get(self.manager_column) or "").strip()
+            if manager:  # one string per manager, however many people they manage
+                manager = run.managers.setdefault(manager, manager)
+            mapped.manager_key = manager or None
         (run.every if create_rules else run.always)(mapped, record, values, context)
         run.count += 1
         if run.count >= run.checkpoint:

@@ -113,6 +113,9 @@ class RuleRunner:
         #: Direct rules' strings, value -> the one object kept (None: not shared).
         self.seen: dict[str, dict[str, str] | None] = {
             name: {} for name, rule in rules.items() if rule.column is not None}
+        #: Managers' keys, the same way (people share managers: never more keys than
+        #: records, and usually a fifth of them).
+        self.managers: dict[str, str] = {}
         self.count = 0
         self.checkpoint = min(MEMO_SAMPLE, CHECK_EVERY)
         self.source = ""
@@ -255,6 +258,12 @@ def _fail(mapped: MappedRecord, record: Record, rule: str, exc: MappingError) ->
     mapped.errors = [*mapped.errors, problem]
 
 
+#: The lists of empty rules records end with, as tuples: most records leave the same
+#: few rules empty (a leave date, a state), so a million records hold a few tuples.
+_EMPTIES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_EMPTIES_LIMIT = 4096
+
+
 def _store(mapped: MappedRecord, on_create: dict[str, Any] | None,
            defaults: dict[str, Any] | None, empty: list[str] | None) -> None:
     # Containers a record left empty were never made (MappedRecord's shared empties).
@@ -263,7 +272,11 @@ def _store(mapped: MappedRecord, on_create: dict[str, Any] | None,
     if defaults is not None:
         mapped.defaults = defaults
     if empty is not None:
-        mapped.empty = empty
+        names = tuple(empty)
+        shared = _EMPTIES.get(names)
+        if shared is None and len(_EMPTIES) < _EMPTIES_LIMIT:
+            shared = _EMPTIES[names] = names
+        mapped.empty = shared or names
 
 
 def _skip(mapped: MappedRecord, rule: str, on_create: dict[str, Any] | None,

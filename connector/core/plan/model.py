@@ -3,7 +3,7 @@ plans under, and the ``Plan`` itself. Pure data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,7 +54,7 @@ class Change:
         attributes: dict[str, tuple[Any, Any]] | tuple[Triple, ...] | None = None,
         body: dict[str, Any] | None = None, reason: str | None = None,
         manager_key: str | None = None, manager_id: str | None = None,
-        errors: list[Problem] | None = None, held: Action | None = None,
+        errors: Sequence[Problem] | None = None, held: Action | None = None,
         creates: MappedRecord | None = None,
     ) -> None:
         self.action = action
@@ -67,7 +67,8 @@ class Change:
         self.reason = reason
         self.manager_key = manager_key
         self.manager_id = manager_id
-        self.errors: list[Problem] = errors if errors is not None else []
+        # Most changes have no errors: they share one empty tuple (assign a list to add).
+        self.errors: Sequence[Problem] = errors if errors is not None else ()
         self.held = held
         self.creates = creates
 
@@ -138,7 +139,7 @@ class Change:
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.action, self.key, self.row, self.user_id, self.upn, self.attributes,
-                self.body, self.reason, self.manager_key, self.manager_id, self.errors,
+                self.body, self.reason, self.manager_key, self.manager_id, list(self.errors),
                 self.held)
 
     def __eq__(self, other: object) -> bool:
