@@ -5,7 +5,7 @@ A generic loop over the rules spent more time deciding what each rule is (read a
 evaluate? convert? which dict?) than doing it. ``RuleRunner`` instead writes the rules out
 as straight-line Python, one block per rule in rule order, compiles it once per run (and
 again at a checkpoint, when a memo settles or a column turns out to hold distinct
-values), and calls that. The generated text embeds only ``repr()`` of names and integers;
+values), and calls that. The generated text embeds only ``repr()`` of names (comments included) and integers;
 everything else (closures, caches, converters) is passed in by name, so what runs is what
 the engine's rules say, nothing a mapping file could inject. ``RuleRunner.source`` holds
 the text last written (tracebacks show its lines).
@@ -175,7 +175,9 @@ class RuleRunner:
         """The lines of one rule: read or evaluate, then keep, convert or mark empty."""
         label = repr(name)
         if rule.column is not None:  # a direct rule: the column's value as it is
-            lines = [f"    # {name} <- [{rule.column}]", f"    v = get({rule.column!r})",
+            # Comments carry repr() too: a name or column holding a line break must not
+            # end the comment and start code.
+            lines = [f"    # {name!r} <- {rule.column!r}", f"    v = get({rule.column!r})",
                      "    if v:"]
             seen = self.seen.get(name)
             if seen is not None:
@@ -187,7 +189,7 @@ class RuleRunner:
             lines += ["    else:"]
             lines += _indent(self._keep(number, name, rule, names, empty=True), 8)
             return lines
-        lines = [f"    # {name}", "    try:"]
+        lines = [f"    # {name!r}", "    try:"]
         memo = self.memos.get(name)
         if memo is not None and memo.kept:
             names[f"m{number}"], names[f"miss{number}"] = memo.cache.get, memo.miss

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import yaml
 
 from connector.core.records import MappedRecord, Record
 from connector.mapping import StubDirectory, compile_mapping_text, nest, runner
@@ -182,3 +183,18 @@ def test_create_rules_later_give_what_mapping_at_once_gives() -> None:
         if mapped.status == "mapped":
             mapping.finish_create(None, mapped, context)
     assert later == at_once
+
+
+def test_generated_rules_keep_names_and_columns_as_data() -> None:
+    """Rules run as generated Python; a column name holding a line break and code is still
+    only a name (the code would raise if it ran, and the text shows it only as a repr)."""
+    column = "Dept\nraise SystemExit('ran')"
+    text = yaml.safe_dump({"source": {"key": "ID"}, "attributes": {
+        "employeeId": {"source": "ID"}, "department": {"source": column}}})
+    mapping = compile_mapping_text(text, file="m.yaml")
+    context = mapping.context(now=NOW, directory=StubDirectory())
+    mapped = mapping.map_record(Record(row=2, values={"ID": "1", column: " Sales "}), context)
+    assert mapped.status == "mapped" and not mapped.errors
+    assert mapped.attributes["department"] == " Sales "
+    source = mapping._runs[-1].source
+    assert "department" in source and "\nraise" not in source
