@@ -49,6 +49,20 @@ def test_dry_run_writes_nothing_then_first_sync_creates_everyone_with_managers(
     assert "using the sandbox tenant" in output
     assert len(users(state)) == SEEDED  # nothing written
     planned = report["summary"]
+    dry_id = report["run_id"]
+    # Nothing written, nothing logged: the report lists the plan and `runs show` prints it.
+    assert (state / "runs" / f"{dry_id}.jsonl").read_text("utf-8") == ""
+    saved = json.loads((state / "runs" / f"{dry_id}.json").read_text("utf-8"))
+    assert saved["summary"] == planned and len(saved["changes"]) == len(report["changes"])
+    shown = CliRunner().invoke(main, ["runs", "show", dry_id], terminal_width=400)
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.output.splitlines() if "│ dry-run" in line]
+    group_rows = [row for row in rows if "│ group create" in row or "│ member add" in row]
+    assert len(rows) - len(group_rows) == 337 + 336  # every planned create and manager link
+    assert len(group_rows) == report["groups"]["summary"]["create"] + \
+        report["groups"]["summary"]["add"]  # and every group write
+    assert any("046206" in row and "jose.nunez@contoso.com" in row and "create" in row
+               for row in rows)
     code, report, _ = sync(tmp_path, SAMPLE_CSV)
     assert code == 0 and report["dry_run"] is False and report["status"] == "ok"
     assert report["summary"]["create"] == planned["create"] == 337

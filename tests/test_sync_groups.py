@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from connector.run.history import planned_operations
 from connector.run.tenant import sandbox_path
 from connector.sandbox.group_store import list_groups
 from tests.helpers import sample_export, write_export
@@ -221,9 +222,11 @@ def test_a_dry_run_writes_no_group_and_no_ledger(state: Path, tmp_path: Path) ->
     code, report, _ = sync(tmp_path, DEFAULT_SAMPLE(), "--dry-run")
     assert code == 0 and report["groups"]["summary"]["create"] == 31
     assert groups(state) == {} and not (state / "groups.json").exists()
-    log = (state / "runs" / f"{report['run_id']}.jsonl").read_text("utf-8").splitlines()
-    group_lines = [json.loads(line) for line in log if '"group":' in line]
+    # It logs nothing (it wrote nothing); `runs show` lists its plan from the report.
+    assert (state / "runs" / f"{report['run_id']}.jsonl").read_text("utf-8") == ""
+    group_lines = [line for line in planned_operations(report) if line.get("group")]
     assert len(group_lines) == 31 + 674
+    assert {line["action"] for line in group_lines} == {"group create", "member add"}
     assert {line["outcome"] for line in group_lines} == {"dry-run"}
 
 

@@ -202,3 +202,40 @@ def test_key_options_describe_another_source(tmp_path: Path) -> None:
     assert [p["severity"] for p in report["problems"]] == ["error", "error", "warning"]
     code, _ = run(path, "--manager-column", "Boss")
     assert code == 2  # usage error: the options describe a source together with --key
+
+
+def test_the_table_shows_the_first_problems_and_counts_the_rest(tmp_path: Path) -> None:
+    country = SAMPLE_HEADER.index("CountryCode")
+    rows = [SAMPLE_HEADER, *sample_rows()]
+    for row in rows[1:]:
+        row[country] = "UK"  # a warning on every record
+    path = write(tmp_path, "uk.csv", as_csv(rows).encode())
+    for show, listed in ((2, 2), (0, 0), (40, len(rows) - 1)):
+        code, output = run(path, "--show", str(show))
+        assert code == 0
+        assert output.count("'UK' is not an ISO 3166-1") == listed
+        hidden = len(rows) - 1 - listed
+        assert (f"{hidden} more problem" in output) == (hidden > 0)
+    code, report = run_json(path, "--show", "0")  # JSON lists every problem
+    assert len(report["problems"]) == len(rows) - 1
+
+
+@pytest.mark.parametrize("reasons", [
+    [], ["plain"], ['a\x00b\x1f\x7f\u2028 é "q" \\ \t\n', "\ud800 a lone surrogate"],
+    [f"problem {n}" for n in range(2500)],
+])
+def test_json_is_streamed_as_the_whole_document_would_be_written(
+    reasons: list[str]
+) -> None:
+    from connector.core.validation import ValidationResult
+    from connector.errors import Problem
+    from connector.report.validation import validation_dict, write_validation_json
+
+    result = ValidationResult(file="f.csv", format="csv", columns=["A"], header_row=1,
+                              count=len(reasons), problems=[
+                                  Problem(r, severity="warning", row=n, column="A", key="k")
+                                  for n, r in enumerate(reasons, 2)])
+    streamed = io.BytesIO()
+    write_validation_json(result, streamed)
+    whole = json.dumps(validation_dict(result), indent=2, ensure_ascii=False) + "\n"
+    assert streamed.getvalue() == whole.encode("utf-8", "surrogatepass")

@@ -13,7 +13,7 @@ from rich.table import Table
 from connector.cli.common import console, handle_errors, state_option
 from connector.cli.sync import OPTION_NAMES, _overrides, tenant_options
 from connector.config import load_config
-from connector.run.history import list_runs, load_run
+from connector.run.history import list_runs, load_run, planned_operations
 from connector.run.history import state_dir as resolve_state
 
 config_option = click.option(
@@ -115,7 +115,8 @@ def runs_show(ctx: click.Context, /, run_id: str, fmt: str, refresh: bool,
         counts = report["provisioning"].get("outcomes", {})
         out.print("Entra's outcomes: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
                   highlight=False)
-    for line in lines:
+    # A dry or stopped run logged nothing (it wrote nothing): its report lists its plan.
+    for line in lines or planned_operations(report):
         outcome = line.get("outcome") or ""
         if line.get("entra_action"):  # a SCIM record's outcome from Entra's logs
             outcome += f" ({line['entra_action']})"

@@ -58,6 +58,8 @@ def _schema(
 @click.option("--country-column", multiple=True,
               help="A column holding ISO 3166-1 alpha-2 country codes (repeatable).")
 @click.option("--date-column", multiple=True, help="A column holding yyyy-mm-dd dates.")
+@click.option("--show", type=click.IntRange(min=0), default=40, show_default=True,
+              help="Problems to print in the table (--format json lists them all).")
 @handle_errors
 def validate(
     source: str,
@@ -69,18 +71,22 @@ def validate(
     manager_column: str | None,
     country_column: tuple[str, ...],
     date_column: tuple[str, ...],
+    show: int,
 ) -> None:
     """Check an HR export (CSV or XLSX) before it is used.
 
     Exit code 0 when every record is usable, 1 when some records have errors (the others
-    can go through), 2 when the file cannot be used at all.
+    can go through), 2 when the file cannot be used at all. The table shows the first
+    --show problems and counts the rest; --format json lists every one.
     """
     schema = _schema(mapping, key, require, manager_column, country_column, date_column)
     result = validate_file(source, schema, sheet=sheet)
     if fmt == "json":
-        click.echo(json.dumps(report.validation_dict(result), indent=2, ensure_ascii=False))
+        sys.stdout.flush()
+        report.write_validation_json(result, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
     else:
-        console().print(report.validation_renderable(result))
+        console().print(report.validation_renderable(result, limit=show))
     sys.exit(result.exit_code)
 
 

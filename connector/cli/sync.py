@@ -190,6 +190,11 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
     publish(result, targets)
     for target in targets:
         click.echo(f"report: {target.path}")
-    click.echo(f"run {result.run_id}: log in {folder / 'runs' / (result.run_id + '.jsonl')}")
+    runs = folder / "runs"
+    if result.dry_run or result.stopped:  # nothing written, so nothing logged
+        click.echo(f"run {result.run_id}: its plan in {runs / (result.run_id + '.json')} "
+                   f"(hr-connector runs show {result.run_id})")
+    else:
+        click.echo(f"run {result.run_id}: log in {runs / (result.run_id + '.jsonl')}")
     if result.exit_code:
         sys.exit(result.exit_code)

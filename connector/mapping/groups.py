@@ -168,8 +168,10 @@ class CompiledGroups:
                               for group in compiled.groups_for(present, context))
             except MappingError as exc:
                 rule = f"groups.{compiled.rule.name}"
-                mapped.errors.append(Problem(f"{rule}: {exc.message}", row=mapped.row,
-                                             column=rule, key=mapped.key or None))
+                # Records share one empty errors tuple (MappedRecord): assign, never append.
+                mapped.errors = [*mapped.errors, Problem(
+                    f"{rule}: {exc.message}", row=mapped.row, column=rule,
+                    key=mapped.key or None)]
         if mapped.errors:
             mapped.status = "error"
             return

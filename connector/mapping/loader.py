@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from connector.errors import ConfigError, EvaluationError, MappingError
-from connector.mapping.engine import CompiledMapping, CompiledRule, memoize
+from connector.mapping.engine import CompiledMapping, CompiledRule
 from connector.mapping.expr import (
     FALSE,
     TRUE,
@@ -95,7 +95,7 @@ def compile_spec(
 
     def compile_text(text: str, rule: str) -> Expression | None:
         try:
-            expression = compile_expression(text, shared)
+            expression = compile_expression(text, shared, empty_is_null=True)
         except MappingError as exc:
             errors.extend(e.located(file=file, rule=rule) for e in (exc.errors or [exc]))
             return None
@@ -125,11 +125,11 @@ def compile_spec(
             continue
         compiled = _compile_rule(rule, f"attributes.{name}", compile_text, columns)
         if compiled is not None:
-            evaluate, text, unique, reads = compiled
+            evaluate, text, unique, reads, memo = compiled
             rules[name] = CompiledRule(target, evaluate, rule.default,
                                        rule.apply == "on_create", unique, text,
                                        column=rule.source, convert=converter(target),
-                                       columns=reads)
+                                       columns=reads, memo=memo)
     errors.extend(MappingError(problem, file=file, rule=rule)
                   for rule, problem in scim_problems(spec))
     for name in spec.matching if not scim else ():
@@ -180,6 +180,7 @@ def compile_spec(
         date_columns=tuple(spec.source.date_columns), description=spec.description,
         managed=tuple(managed), target=spec.target, scim_extensions=extensions,
         groups=groups,
+        shared=shared,
     )
 
 
@@ -189,25 +190,25 @@ Evaluate = Callable[[Values, EvalContext], Any]
 def _compile_rule(
     rule: Rule, where: str, compile_text: Callable[[str, str], Expression | None],
     columns: set[str],
-) -> tuple[Evaluate, str, bool, frozenset[str]] | None:
-    """The rule's evaluation, its text, whether it picks unique values, and the columns
-    it reads."""
+) -> tuple[Evaluate, str, bool, frozenset[str], tuple[str, ...]] | None:
+    """The rule's evaluation, its text, whether it picks unique values, the columns it
+    reads, and the columns its results are remembered by (none: not memoised)."""
     if rule.source is not None:
         column = rule.source
         columns.add(column)
-        return ((lambda values, context: values.get(column)), f"[{column}]", False,
-                frozenset({column}))
+        return ((lambda values, context: values.get(column) or None), f"[{column}]", False,
+                frozenset({column}), ())
     if rule.constant is not None:
         constant = rule.constant
-        return (lambda values, context: constant), f'"{constant}"', False, frozenset()
+        return (lambda values, context: constant), f'"{constant}"', False, frozenset(), ()
     assert rule.expression is not None
     expression = compile_text(rule.expression, where)
     if expression is None:
         return None
-    evaluate: Evaluate = expression.evaluate
-    if expression.deterministic and expression.references:
-        evaluate = memoize(evaluate, sorted(expression.references))
-    return evaluate, expression.text, expression.uses_unique, frozenset(expression.references)
+    # A deterministic rule is remembered per run by what it reads (the engine's _Memo).
+    memo = tuple(sorted(expression.references)) if expression.deterministic else ()
+    return (expression.evaluate, expression.text, expression.uses_unique,
+            frozenset(expression.references), memo)
 
 
 def _compile_condition(
@@ -218,7 +219,14 @@ def _compile_condition(
         filters, problems = compile_filters(condition.filters)
         errors.extend(MappingError(p, file=file, rule=where) for p in problems)
         columns.update(c.attribute for f in filters for c in f.clauses)
-        return lambda values, context: any_holds(filters, values, context.now.date())
+        today: list[Any] = [None, None]  # the context last seen, and its day
+
+        def holds_filters(values: Values, context: EvalContext) -> bool:
+            if today[0] is not context:
+                today[:] = [context, context.now.date()]
+            return any_holds(filters, values, today[1])
+
+        return holds_filters
     assert condition.expression is not None
     expression = compile_text(condition.expression, where)
     if expression is None:

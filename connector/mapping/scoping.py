@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connector.mapping.expr import compile_regex
 from connector.mapping.spec import Clause, Filter
@@ -68,13 +68,20 @@ class CompiledFilter:
 
     name: str
     clauses: tuple[CompiledClause, ...]
+    #: The clauses as ``any_holds`` runs them: (attribute, how, test, value), how being
+    #: _EQUALS (compared inline), _IS_NULL or _TEST.
+    checks: tuple[tuple[str, int, Test, str | None], ...] = field(
+        init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checks", tuple(
+            (c.attribute, _IS_NULL if c.operator == "IS NULL" else
+             _EQUALS if c.operator == "EQUALS" else _TEST, c.test, c.value)
+            for c in self.clauses))
 
     def holds(self, values: Values, today: dt.date) -> bool:
         """Whether every clause holds (the per-record fast path; no explanation)."""
-        for clause in self.clauses:
-            if not clause.holds(values, today):
-                return False
-        return True
+        return any_holds((self,), values, today)
 
     def first_failure(self, values: Values, today: dt.date) -> CompiledClause | None:
         """The first clause that does not hold, or None when the filter holds."""
@@ -224,10 +231,26 @@ def compile_filters(filters: Sequence[Filter]) -> tuple[list[CompiledFilter], li
     return compiled, problems
 
 
+_TEST, _IS_NULL, _EQUALS = 0, 1, 2
+
+
 def any_holds(filters: Sequence[CompiledFilter], values: Values, today: dt.date) -> bool:
-    """Whether any filter holds: in scope (or a leaver)."""
+    """Whether any filter holds: in scope (or a leaver). Run for every record, so the
+    clauses are read from ``CompiledFilter.checks`` here rather than called one by one
+    (``CompiledClause.holds`` says the same)."""
+    get = values.get
     for item in filters:
-        if item.holds(values, today):
+        for attribute, how, test, value in item.checks:
+            text = get(attribute)
+            if how == _EQUALS:
+                if text != value or not text:
+                    break
+            elif how == _IS_NULL:
+                if text:
+                    break
+            elif not text or not test(text, today):
+                break
+        else:
             return True
     return False
 

@@ -146,6 +146,8 @@ def to_graph(target: Target, value: str | list[str]) -> Any:
 
 
 _CANONICAL_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+#: Most values a converter remembers as already in Graph's form.
+_KNOWN_LIMIT = 20_000
 _BOOLEANS = {"True": True, "False": False, "true": True, "false": False}
 
 
@@ -165,14 +167,53 @@ def converter(target: Target) -> Callable[[Any], Any]:
             return to_graph(target, value)
 
         return string
+    if kind == "strings":
+        # One string that fits (a phone number for businessPhones): a list of it.
+        longest = target.max_length if target.max_length is not None else float("inf")
+        single_fits = target.max_items is None or target.max_items >= 1
+
+        def strings(value: Any) -> Any:
+            if type(value) is str and value and single_fits and len(value) <= longest:
+                return [value]
+            return to_graph(target, value)
+
+        return strings
     if kind == "boolean":
-        return lambda value: _BOOLEANS[value] if type(value) is str and value in _BOOLEANS \
-            else to_graph(target, value)
+        boolean_of = _BOOLEANS.get
+
+        def boolean(value: Any) -> Any:
+            if type(value) is str:
+                result = boolean_of(value)
+                if result is not None:
+                    return result
+            return to_graph(target, value)
+
+        return boolean
     if kind == "datetime":
         match = _CANONICAL_DATETIME.fullmatch
-        return lambda value: value if type(value) is str and match(value) else to_graph(
-            target, value)
-    return lambda value: to_graph(target, value)
+        # Hire and leave dates repeat: each distinct value is checked once.
+        known: dict[str, str] = {}
+
+        def datetime(value: Any) -> Any:
+            if type(value) is str:
+                checked = known.get(value)
+                if checked is not None:
+                    return checked
+                if match(value):
+                    if len(known) < _KNOWN_LIMIT:
+                        known[value] = value
+                    return value
+            return to_graph(target, value)
+
+        return datetime
+
+    def country(value: Any) -> Any:
+        # Already a two-letter upper-case code (what exports mostly hold): as it is.
+        if type(value) is str and len(value) == 2 and value.isupper() and value.isalpha():
+            return value
+        return to_graph(target, value)
+
+    return country
 
 
 def _check_length(target: Target, value: str) -> None:

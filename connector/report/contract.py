@@ -59,6 +59,17 @@ def json_value(value: Any) -> Any:
 _PLAIN = frozenset({str, type(None), bool, int, float})
 
 
+def _json_default(value: Any) -> Any:
+    # What orjson does not write itself (date-times are passed here: ``iso``), as
+    # ``json_value`` writes it.
+    return json_value(value)
+
+
+#: How the report's JSON is written: orjson, with date-times (and anything else it does
+#: not hold natively) as ``json_value`` writes them.
+_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def _outcome_dict(outcome: WriteOutcome | None) -> dict[str, Any] | None:
     if outcome is None:
         return None
@@ -78,9 +89,13 @@ def change_item(change: Change, outcome: WriteOutcome | None) -> dict[str, Any]:
         "row": change.row,
         "userId": change.user_id or (outcome.user_id if outcome else None),
         "reason": change.reason,
-        "attributes": {name: {"old": old if type(old) in _PLAIN else json_value(old),
-                              "new": new if type(new) in _PLAIN else json_value(new)}
-                       for name, old, new in change.attribute_items()},
+        # A create's values come from the mapping, as JSON holds them (text, booleans,
+        # lists of text), read in one merge: one small dict each and nothing else.
+        "attributes": ({name: {"old": None, "new": new} for name, new in created.items()}
+                       if (created := change.created_values()) is not None else
+                       {name: {"old": old if type(old) in _PLAIN else json_value(old),
+                               "new": new if type(new) in _PLAIN else json_value(new)}
+                        for name, old, new in change.attribute_items()}),
         "outcome": _outcome_dict(outcome),
     }
     if change.action == "held":
@@ -201,17 +216,22 @@ def write_json(report: Mapping[str, Any], handle: IO[bytes]) -> None:
 
 def _indented(value: Any) -> bytes:
     # A value one level down: orjson's two-space indentation, shifted by two.
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n  ")
+    return orjson.dumps(value, option=_OPTIONS, default=_json_default).replace(b"\n", b"\n  ")
+
+
+# A chunk of changes is encoded inside {"": [...]}, so its items come out indented as the
+# report's are (two levels down) with no pass over the text to shift them: "{\n  "": [\n
+# "    " then the items, then "\n  ]\n}".
+_HEAD, _TAIL = len(b'{\n  "": [\n    '), len(b"\n  ]\n}")
 
 
 def _write_items(items: ChangeItems, handle: IO[bytes]) -> None:
     iterator = iter(items)
     first = True
     while chunk := list(islice(iterator, _CHUNK)):
-        text = _indented(chunk)
-        # The chunk's list brackets go: "[\n    {...},\n    {...}\n  ]" -> its items.
+        text = orjson.dumps({"": chunk}, option=_OPTIONS, default=_json_default)
         handle.write(b"[\n    " if first else b",\n    ")
-        handle.write(text[6:-4])
+        handle.write(memoryview(text)[_HEAD:-_TAIL])
         first = False
     handle.write(b"[]" if first else b"\n  ]")
 

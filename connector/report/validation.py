@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import IO, Any
 
+import orjson
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -38,8 +41,7 @@ def problem_dict(problem: Problem) -> dict[str, Any]:
     return data
 
 
-def validation_dict(result: ValidationResult) -> dict[str, Any]:
-    """The machine-readable form of ``validate``'s verdict (``--format json``)."""
+def _verdict(result: ValidationResult) -> dict[str, Any]:
     return {
         "file": result.file,
         "format": result.format or None,
@@ -51,8 +53,42 @@ def validation_dict(result: ValidationResult) -> dict[str, Any]:
         "records_with_errors": len(result.error_rows),
         "errors": len(result.errors) + len(result.unusable),
         "warnings": len(result.warnings),
-        "problems": [problem_dict(p) for p in [*result.unusable, *result.problems]],
     }
+
+
+def validation_dict(result: ValidationResult) -> dict[str, Any]:
+    """The machine-readable form of ``validate``'s verdict (``--format json``; the CLI
+    writes it with ``write_validation_json``, which never holds it whole)."""
+    return {**_verdict(result),
+            "problems": [problem_dict(p) for p in [*result.unusable, *result.problems]]}
+
+
+def write_validation_json(result: ValidationResult, handle: IO[bytes]) -> None:
+    """``validation_dict(result)`` as ``json.dumps(..., indent=2, ensure_ascii=False)``
+    writes it, plus a newline, with the problems encoded a chunk at a time: 100,000
+    warnings are never one list of dicts and one string."""
+    text = json.dumps(_verdict(result), indent=2, ensure_ascii=False)
+    handle.write(text[:-2].encode("utf-8"))  # without "\n}": the problems follow
+    handle.write(b',\n  "problems": ')
+    problems = itertools.chain(result.unusable, result.problems)
+    first = True
+    while chunk := [problem_dict(p) for p in itertools.islice(problems, _CHUNK)]:
+        # Encoded inside {"": [...]} so the items come out two levels down, as in the
+        # whole document: '{\n  "": [\n    ' then the items, then '\n  ]\n}'. orjson
+        # writes what json does (and refuses lone surrogates, which json then writes).
+        try:
+            items = orjson.dumps({"": chunk}, option=orjson.OPT_INDENT_2)[14:-6]
+        except orjson.JSONEncodeError:
+            items = json.dumps({"": chunk}, indent=2, ensure_ascii=False)[14:-6].encode(
+                "utf-8", "surrogatepass")
+        handle.write(b"[\n    " if first else b",\n    ")
+        handle.write(items)
+        first = False
+    handle.write(b"[]\n}\n" if first else b"\n  ]\n}\n")
+
+
+#: Problems encoded at a time by ``write_validation_json``.
+_CHUNK = 1000
 
 
 def problems_table(problems: Sequence[Problem], *, title: str | None = None) -> Table:
@@ -75,8 +111,10 @@ def problems_table(problems: Sequence[Problem], *, title: str | None = None) -> 
     return table
 
 
-def validation_renderable(result: ValidationResult) -> RenderableType:
-    """The readable table ``validate`` prints by default."""
+def validation_renderable(result: ValidationResult, *, limit: int | None = None
+                          ) -> RenderableType:
+    """The readable table ``validate`` prints by default: the first ``limit`` problems
+    (all of them when None), the others counted."""
     parts: list[RenderableType] = []
     if result.unusable:
         parts.append(problems_table(result.unusable, title=f"{result.file}: cannot be used"))
@@ -84,8 +122,14 @@ def validation_renderable(result: ValidationResult) -> RenderableType:
         parts.append(Text(
             f"{result.file}: {result.format}, header on row {result.header_row}, "
             f"{len(result.columns)} columns, {result.count} records"))
-        if result.problems:
-            parts.append(problems_table(result.problems))
+        shown = result.problems if limit is None else result.problems[:limit]
+        if shown:
+            parts.append(problems_table(shown))
+        hidden = len(result.problems) - len(shown)
+        if hidden:
+            more = "1 more problem" if hidden == 1 else f"{hidden:,} more problems"
+            parts.append(Text(f"… {more} not shown (--show N, or --format json for all "
+                              "of them)", style="dim"))
     summary = (
         f"{VERDICT_TEXT[result.verdict]} — {result.count} records, "
         f"{len(result.error_rows)} with errors, {len(result.warnings)} warnings"

@@ -2,10 +2,12 @@
 ``run.retention``).
 
 Per run, two files in ``<state>/runs/`` (written by :mod:`connector.run.trail`):
-``<run id>.jsonl``, the provisioning log, one JSON line per operation, and
+``<run id>.jsonl``, the provisioning log, one JSON line per write, and
 ``<run id>.json``, the run's JSON report (a marker while the run is going), which
 ``hr-connector runs`` lists and ``runs show`` prints. A run that never finished is listed
-as ``interrupted``, with what its log says it completed.
+as ``interrupted``, with what its log says it completed. A run that wrote nothing (a dry
+run, a safety stop) logs no line: ``planned_operations`` reads what it planned from its
+report.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import datetime as dt
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from connector.core.plan import WRITES
+from connector.core.plan.group_model import GROUP_LABELS, GROUP_WRITES
 from connector.errors import ConfigError
 from connector.run.trail import log_lines, run_entry
 
@@ -69,3 +73,28 @@ def load_run(folder: Path, run_id: str) -> tuple[dict[str, Any], list[dict[str, 
     except (OSError, ValueError) as exc:
         raise ConfigError(f"the run report {matches[0]} cannot be read: {exc}") from None
     return run_entry(matches[0], report), list(log_lines(matches[0].with_suffix(".jsonl")))
+
+
+def planned_operations(report: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The writes a dry or stopped run planned, from its report, shaped as provisioning
+    log lines (outcome ``dry-run`` or ``not-run``, the time the run finished): such a run
+    logs none, since it wrote nothing. Nothing for any other run."""
+    if report.get("status") not in ("dry-run", "stopped"):
+        return
+    outcome = "dry-run" if report.get("dry_run") else "not-run"
+    for item in report.get("changes") or ():
+        if isinstance(item, dict) and item.get("action") in WRITES:
+            yield {"time": report.get("finished"), "run_id": report.get("run_id"),
+                   "action": item["action"], "employee_id": item.get("employeeId"),
+                   "upn": item.get("userPrincipalName"), "object_id": item.get("userId"),
+                   "attributes": sorted(item.get("attributes") or ()), "outcome": outcome,
+                   "request_id": None, "error_code": None, "error": None}
+    for item in (report.get("groups") or {}).get("changes") or ():
+        if isinstance(item, dict) and item.get("action") in GROUP_WRITES:
+            yield {"time": report.get("finished"), "run_id": report.get("run_id"),
+                   "action": GROUP_LABELS[item["action"]], "group": item.get("group"),
+                   "mailNickname": item.get("mailNickname"), "group_id": item.get("groupId"),
+                   "employee_id": item.get("member"), "upn": item.get("userPrincipalName"),
+                   "object_id": item.get("memberId"),
+                   "attributes": sorted(item.get("attributes") or ()), "outcome": outcome,
+                   "request_id": None, "error_code": None, "error": None}

@@ -9,8 +9,9 @@
 4. run create-only rules (UPN, mailNickname) for records that become new users, with
    ``SelectUniqueValue`` checked against the tenant and the run's other creates;
 5. plan (pure); then ``finish_run``: check the safety thresholds, apply unless it is a
-   dry run or a threshold tripped, every operation to the provisioning log as its result
-   arrives, the report saved. The run's marker is written before step 1, so a run killed
+   dry run or a threshold tripped, every write to the provisioning log as its result
+   arrives, the report saved (a run that writes nothing logs no line: its report lists
+   what it planned). The run's marker is written before step 1, so a run killed
    at any point is listed as interrupted (``connector.run.trail``).
 """
 
@@ -34,6 +35,7 @@ from connector.core.results import SyncResult, WriteOutcome
 from connector.errors import ConfigError, ConnectorError, Problem, RunInterrupted
 from connector.graph import GraphClient
 from connector.mapping import CompiledMapping, StubDirectory
+from connector.mapping.engine import paused_gc
 from connector.mapping.scoping import any_holds
 from connector.report.contract import sync_report
 from connector.run.apply import apply_plan
@@ -154,11 +156,12 @@ def plan_sync(
     prepared = prepare(source, mapping, now=now, directory=directory, sheet=options.sheet,
                        create_rules=False, check_managers=False)
     matches, problems = match_users(prepared.mapped, current, mapping.matching)
-    for mapped in prepared.mapped:
-        if (mapped.status == "mapped" and not mapped.leaver and mapped.row not in matches
-                and mapped.row not in problems):
-            mapping.finish_create(None, mapped, prepared.context)
-        mapped.inputs = None  # a matched record never runs its create-only rules
+    with paused_gc():  # as records are mapped (connector.run.prepare)
+        for mapped in prepared.mapped:
+            if (mapped.status == "mapped" and not mapped.leaver and mapped.row not in matches
+                    and mapped.row not in problems):
+                mapping.finish_create(None, mapped, prepared.context)
+            mapped.inputs = None  # a matched record never runs its create-only rules
     memberships = (mapping.groups.memberships_of(prepared.mapped)
                    if mapping.groups is not None else {})
     timings["source"] = clock() - started
@@ -169,8 +172,9 @@ def plan_sync(
                     delete_after_days=mapping.delete_after_days,
                     managed=managed_by(mapping, now.date()),
                     allow_absent_disables=options.allow_absent_disables)
-    plan = build_plan(prepared.mapped, current, matches, policy=policy, now=now,
-                      match_problems=problems)
+    with paused_gc():  # a plan makes many small objects and no cycle
+        plan = build_plan(prepared.mapped, current, matches, policy=policy, now=now,
+                          match_problems=problems)
     timings["plan"] = clock() - started
     if mapping.groups is not None:
         progress.stage("reading the tenant's groups and planning their members")
@@ -200,8 +204,9 @@ def finish_run(
     progress: Progress | None = None,
 ) -> SyncResult:
     """Turn a plan into a finished run: check the safety thresholds, apply it unless it is a
-    dry run or a threshold tripped, log every write to ``trail`` as its result arrives,
-    and save the report (which replaces the run's marker). ``plan`` may come from
+    dry run or a threshold tripped, log every write to ``trail`` as its result arrives
+    (a dry or stopped run logs none: its report lists the planned changes), and save the
+    report (which replaces the run's marker). ``plan`` may come from
     ``plan_sync`` just now or from a review made earlier.
 
     A ``ConnectorError`` that cuts the apply short (no token any more, say) is re-raised
@@ -214,14 +219,9 @@ def finish_run(
                             source=meta["source"], mapping=meta["mapping"],
                             tenant=meta["tenant"], started=trail.started, warnings=warnings)
     result.timings, result.follows = timings, list(trail.follows)
-    if options.dry_run or result.stopped or not plan.writes:
-        for change in plan.writes:
-            trail.write(change, None, dry_run=options.dry_run)
-        if options.dry_run or result.stopped:
-            for group_change in plan.groups:
-                if group_change.action in GROUP_WRITES:
-                    trail.write_group(group_change, None, dry_run=options.dry_run)
-    else:
+    # A dry or stopped run writes nothing to the tenant, so its provisioning log gets no
+    # line: its report lists every planned change, and `runs show` prints them from it.
+    if not (options.dry_run or result.stopped) and plan.writes:
         applying = time.perf_counter()
         progress.stage("applying", total=len(plan.writes))
 
@@ -242,7 +242,8 @@ def finish_run(
         result.group_outcomes = _apply_groups(plan, graph, trail=trail, options=options,
                                               timings=timings, progress=progress)
     result.finished = clock.now()
-    trail.finish(sync_report(result))
+    with paused_gc():  # a report's items make many small dicts and no cycle
+        trail.finish(sync_report(result))
     return result
 
 

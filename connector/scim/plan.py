@@ -96,9 +96,9 @@ def _check_ids(records: Sequence[MappedRecord]) -> None:
             continue
         external = _values(record).get("externalId")
         if not isinstance(external, str) or not external.strip():
-            record.errors.append(Problem("externalId: the rule gave no value (every record "
-                                         "needs one)", row=record.row, key=record.key or None,
-                                         column="externalId"))
+            record.errors = [*record.errors, Problem(
+                "externalId: the rule gave no value (every record needs one)",
+                row=record.row, key=record.key or None, column="externalId")]
             record.status = "error"
             continue
         owners.setdefault(external, []).append(record)
@@ -107,9 +107,9 @@ def _check_ids(records: Sequence[MappedRecord]) -> None:
             continue
         rows = rows_text([r.row for r in shared])
         for record in shared:
-            record.errors.append(Problem(f"externalId {external!r} is given by {rows}",
-                                         row=record.row, key=record.key or None,
-                                         column="externalId"))
+            record.errors = [*record.errors, Problem(
+                f"externalId {external!r} is given by {rows}", row=record.row,
+                key=record.key or None, column="externalId")]
             record.status = "error"
 
 

@@ -34,7 +34,7 @@ def rec(key: str, row: int = 2, *, status: str = "mapped", leaver: bool = False,
                           attributes=attributes if status == "mapped" else {},
                           leaver=leaver, manager_key=manager)
     if status == "error":
-        record.errors.append(Problem("bad date", row=row, key=key or None))
+        record.errors = [Problem("bad date", row=row, key=key or None)]
     return record
 
 

@@ -32,6 +32,9 @@ def plan_managers(
             f"managers form a loop ({' -> '.join([*cycle, cycle[0]])}); not set",
             severity="warning", key=cycle[0]))
     in_loop = {key for cycle in loops for key in cycle}
+    # A manager change's attributes, one tuple per (manager today, manager wanted): the
+    # reports of everyone a manager manages share it (a million links, far fewer tuples).
+    links: dict[tuple[str | None, str | None], tuple[tuple[str, Any, Any], ...]] = {}
     for change in list(plan.changes):
         record = by_key.get(change.key)
         if record is None or change.action not in ("create", "update", "unchanged", "enable"):
@@ -64,10 +67,12 @@ def plan_managers(
         # A manager set today is named even when it is not among the users read, so the
         # safety checks and the reports see that one is there.
         old_name = (display(old_user, primary) or str(old_id)) if old_id else None
+        attributes = links.get((old_name, wanted))
+        if attributes is None:
+            attributes = links[old_name, wanted] = (("manager", old_name, wanted),)
         link = Change(
             action="manager", key=record.key, row=record.row, user_id=change.user_id,
-            upn=change.upn, manager_key=wanted, manager_id=new_id,
-            attributes=(("manager", old_name, wanted),),
+            upn=change.upn, manager_key=wanted, manager_id=new_id, attributes=attributes,
             reason="manager cleared: the record names none" if not wanted else None)
         why = _why_held(link, wanted, new_id, flawed, held_users)
         if why is not None:

@@ -3,7 +3,7 @@ plans under, and the ``Plan`` itself. Pure data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -55,7 +55,7 @@ class Change:
         attributes: dict[str, tuple[Any, Any]] | tuple[Triple, ...] | None = None,
         body: dict[str, Any] | None = None, reason: str | None = None,
         manager_key: str | None = None, manager_id: str | None = None,
-        errors: list[Problem] | None = None, held: Action | None = None,
+        errors: Sequence[Problem] | None = None, held: Action | None = None,
         creates: MappedRecord | None = None,
     ) -> None:
         self.action = action
@@ -68,7 +68,8 @@ class Change:
         self.reason = reason
         self.manager_key = manager_key
         self.manager_id = manager_id
-        self.errors: list[Problem] = errors if errors is not None else []
+        # Most changes have no errors: they share one empty tuple (assign a list to add).
+        self.errors: Sequence[Problem] = errors if errors is not None else ()
         self.held = held
         self.creates = creates
 
@@ -113,6 +114,13 @@ class Change:
             for name, new in self.creates.create_items():
                 yield name, None, new
 
+    def created_values(self) -> Mapping[str, Any] | None:
+        """For a change that holds the mapped record it creates: every value it sends, by
+        flat name (each attribute's ``old`` is None); else None. Read it, do not edit it."""
+        if self._attributes is None and self.creates is not None:
+            return self.creates.create_values()
+        return None
+
     @property
     def attribute_count(self) -> int:
         """How many attributes the change names (reports count rows with it)."""
@@ -132,7 +140,7 @@ class Change:
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.action, self.key, self.row, self.user_id, self.upn, self.attributes,
-                self.body, self.reason, self.manager_key, self.manager_id, self.errors,
+                self.body, self.reason, self.manager_key, self.manager_id, list(self.errors),
                 self.held)
 
     def __eq__(self, other: object) -> bool:

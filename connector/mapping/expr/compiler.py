@@ -35,7 +35,7 @@ from .nodes import (
     walk,
 )
 from .parser import parse
-from .spec import Arg, Compiled, Predicate, Site, constant
+from .spec import Arg, Compiled, Predicate, Site, chained, constant
 from .values import (
     FALSE,
     TRUE,
@@ -141,13 +141,14 @@ class SharedCalls:
     also the first UPN candidate. Only pure calls that read the record are shared.
 
     A shared call remembers its last record and result (one slot, by identity of the
-    record's values, which the engine makes anew for each record and never changes), so
-    it is meant for a mapping's rules, not for expressions evaluated on a dict that is
-    edited between calls.
+    record's values); the engine calls ``forget`` before each record, so it is meant for
+    a mapping's rules, not for expressions evaluated on a dict edited between calls.
     """
 
     def __init__(self, texts: Iterable[str]) -> None:
         counts: Counter[str] = Counter()
+        #: canonical call -> the canonical calls directly around it.
+        parents: dict[str, set[str]] = {}
         for text in texts:
             try:
                 tree = parse(tokenize(text), text)
@@ -155,26 +156,51 @@ class SharedCalls:
                 continue  # compiling it reports the problem
             for node in walk(tree):
                 if isinstance(node, Call) and _shareable(node):
-                    counts[canonical(node)] += 1
-        self.wanted = {key for key, count in counts.items() if count > 1}
+                    key = canonical(node)
+                    counts[key] += 1
+                    for arg in node.args:
+                        if isinstance(arg, Call):
+                            parents.setdefault(canonical(arg), set()).add(key)
+        wanted = {key for key, count in counts.items() if count > 1}
+        # A call found only inside one shared call (as often as it) is computed with it:
+        # sharing the outer call is enough, and leaves the inner chain whole (one closure
+        # for Replace(ToLower(StripSpaces(...))): ``FunctionSpec.step``).
+        self.wanted = {key for key in wanted
+                       if not any(parent in wanted and counts[parent] == counts[key]
+                                  for parent in parents.get(key, ()))}
         self.compiled: dict[str, Compiled] = {}
+        self._forgets: list[Callable[[], None]] = []
 
     def share(self, key: str, fn: Compiled) -> Compiled:
         """The one evaluation of ``key`` every use shares (``fn`` for its first use)."""
         known = self.compiled.get(key)
         if known is not None:
             return known
-        slot: list[Any] = [None, None]
+        last: Record | None = None
+        value: Value = None
 
         def shared(record: Record, context: EvalContext) -> Value:
-            if slot[0] is record:
-                return slot[1]  # type: ignore[no-any-return]
+            nonlocal last, value
+            if last is record:
+                return value
             value = fn(record, context)
-            slot[0], slot[1] = record, value
+            last = record
             return value
 
+        def forget() -> None:
+            nonlocal last, value
+            last = value = None
+
         self.compiled[key] = shared
+        self._forgets.append(forget)
         return shared
+
+    def forget(self) -> None:
+        """Forget the last record: the next evaluation computes every shared call (the
+        engine calls it before each record, so values changed in place are never
+        answered from before)."""
+        for forget in self._forgets:
+            forget()
 
 
 def _shareable(node: Call) -> bool:
@@ -192,9 +218,11 @@ def _shareable(node: Call) -> bool:
 
 
 class _Compiler:
-    def __init__(self, text: str, shared: SharedCalls | None = None) -> None:
+    def __init__(self, text: str, shared: SharedCalls | None = None,
+                 empty_is_null: bool = False) -> None:
         self.text = text
         self.shared = shared
+        self.empty_is_null = empty_is_null
 
     def node(self, node: Node) -> Arg:
         if isinstance(node, Constant):
@@ -204,7 +232,8 @@ class _Compiler:
         if isinstance(node, Keyword):
             return _constant_arg(KEYWORDS[node.name], node.position)
         if isinstance(node, Attribute):
-            return Arg(_attribute(node.name), node.position)
+            return Arg(_attribute(node.name, self.empty_is_null), node.position,
+                       column=node.name, null_empty=self.empty_is_null)
         if isinstance(node, Parameter):
             return Arg(self.parameter(node), node.position)
         if isinstance(node, Compare):
@@ -229,15 +258,24 @@ class _Compiler:
     def call(self, node: Call) -> Arg:
         spec = FUNCTIONS[node.name]
         args = [self.node(arg) for arg in node.args]
-        fn = spec.build(args, Site(node.name, node.position, self.text))
+        site = Site(node.name, node.position, self.text)
+        fn = spec.build(args, site)
         if spec.pure and all(arg.is_const for arg in args):
             return self.fold(fn, node.position)
+        chain = None
+        step = spec.step(args) if spec.step is not None else None
+        if step is not None:
+            # A text step on a text step: one closure for the chain (``chained``).
+            inner = args[0].chain
+            chain = ((inner[0], (*inner[1], step), inner[2]) if inner is not None
+                     else (args[0].fn, (step,), site))
+            fn = chained(chain[0], chain[1], chain[2], site)
         shared = self.shared
         if shared is not None:
             key = canonical(node)
             if key in shared.wanted:
                 return Arg(shared.share(key, fn), node.position)
-        return Arg(fn, node.position)
+        return Arg(fn, node.position, chain=chain)
 
     def fold(self, fn: Compiled, position: int, predicate: Predicate | None = None) -> Arg:
         try:
@@ -317,19 +355,29 @@ def _constant_arg(value: Value, position: int) -> Arg:
     return Arg(constant(value), position, const=value)
 
 
-def _attribute(name: str) -> Compiled:
+def _attribute(name: str, empty_is_null: bool) -> Compiled:
+    if empty_is_null:
+
+        def attribute_or_null(record: Record, context: EvalContext) -> Value:
+            return record.get(name) or None
+
+        return attribute_or_null
+
     def attribute(record: Record, context: EvalContext) -> Value:
         return record.get(name)
 
     return attribute
 
 
-def compile_expression(text: str, shared: SharedCalls | None = None) -> Expression:
+def compile_expression(text: str, shared: SharedCalls | None = None, *,
+                       empty_is_null: bool = False) -> Expression:
     """Compile ``text``; raises MappingError (with a position) if it can't be used.
 
     Syntax errors stop at the first one; unknown functions, argument counts and placement
     rules are all reported together in one MappingError's ``errors``. ``shared``: the
     calls the mapping's expressions share (``SharedCalls``), each evaluated once a record.
+    ``empty_is_null``: an attribute whose value is "" (or an empty list) reads as null, as
+    a mapping reads an HR record's empty cells, without the record being copied.
     """
     if len(text) > MAX_LENGTH:
         raise MappingError(
@@ -339,4 +387,4 @@ def compile_expression(text: str, shared: SharedCalls | None = None) -> Expressi
         )
     tree = parse(tokenize(text), text)
     check(tree, text)
-    return Expression(text, tree, _Compiler(text, shared).node(tree).fn)
+    return Expression(text, tree, _Compiler(text, shared, empty_is_null).node(tree).fn)

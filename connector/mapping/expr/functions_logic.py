@@ -117,6 +117,28 @@ def _switch_pairs(count: int) -> str | None:
 
 def _build_coalesce(args: Sequence[Arg], site: Site) -> Compiled:
     fns = tuple(arg.fn for arg in args)
+    if all(arg.column is not None for arg in args):
+        # Coalesce([PreferredFirstName], [FirstName]): the record read here, not by a
+        # closure per attribute.
+        names = tuple(arg.column or "" for arg in args)
+        keep_empty = not args[0].null_empty
+
+        def coalesce_columns(record: Record, context: EvalContext) -> Value:
+            try:
+                get = record.get
+                value = None
+                for name in names:
+                    value = get(name)
+                    if value and (type(value) is str or not is_empty(value)):
+                        return value
+                return "" if keep_empty and value == "" else None
+            except EvaluationError as error:
+                site.locate(error)
+                raise
+            except Exception as error:
+                raise site.wrap(error) from error
+
+        return coalesce_columns
 
     def coalesce(record: Record, context: EvalContext) -> Value:
         value: Value = None

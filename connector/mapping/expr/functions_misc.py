@@ -18,22 +18,25 @@ def _build_select_unique(args: Sequence[Arg], site: Site) -> Compiled:
     fns = tuple(arg.fn for arg in args)
 
     def select_unique_value(record: Record, context: EvalContext) -> Value:
-        tried: list[str] = []
-        is_unique = context.directory.is_unique
-        # Lazily, in order: later rules are only built when earlier values are taken.
-        for fn in fns:
-            candidate = single(fn(record, context))
-            if not candidate:
-                continue
-            if is_unique(candidate):
-                return candidate
-            tried.append(candidate)
-        if not tried:
-            raise EvaluationError("every rule produced an empty value")
-        listed = ", ".join(repr(value) for value in tried)
-        raise EvaluationError(f"every candidate is already taken: {listed}")
+        try:
+            is_unique = context.directory.is_unique
+            # Lazily, in order: later rules are only built when earlier values are taken.
+            for fn in fns:
+                candidate = single(fn(record, context))
+                if candidate and is_unique(candidate):
+                    return candidate
+            tried = [c for fn in fns if (c := single(fn(record, context)))]
+            if not tried:
+                raise EvaluationError("every rule produced an empty value")
+            listed = ", ".join(repr(value) for value in tried)
+            raise EvaluationError(f"every candidate is already taken: {listed}")
+        except EvaluationError as error:
+            site.locate(error)
+            raise
+        except Exception as error:
+            raise site.wrap(error) from error
 
-    return guarded(select_unique_value, site)
+    return select_unique_value
 
 
 def _build_default_domain(args: Sequence[Arg], site: Site) -> Compiled:

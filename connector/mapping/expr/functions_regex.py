@@ -21,12 +21,13 @@ All comparisons are case-sensitive, as in Entra.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from connector.errors import EvaluationError
 
 from .dotnet_regex import DotNetRegex, Expander, compile_dotnet, expander
-from .spec import Arg, Compiled, FunctionSpec, Site, guarded
+from .spec import Arg, Compiled, FunctionSpec, Site, Step, guarded
 from .values import EvalContext, Record, Value, single, text
 
 _NAMES = (
@@ -173,6 +174,23 @@ def _build_replace(args: Sequence[Arg], site: Site) -> Compiled:
     return guarded(extract_from_other, site)
 
 
+def _replace_step(args: Sequence[Arg]) -> Step | None:
+    """A regex replace (mode 3) with a constant pattern and replacement, as a text step:
+    ``ToLower(...)`` then this, say, run as one closure (``FunctionSpec.step``)."""
+    given = frozenset(i for i in range(1, 7) if not args[i].empty)
+    if _MODES.get(given) != 3 or not (args[2].is_const and args[4].is_const):
+        return None
+    try:
+        regex = compile_dotnet(text(args[2].value))
+        repl = expander(regex, text(args[4].value))
+    except EvaluationError:
+        return None  # the call reports it
+    if isinstance(repl, str) and "\\" in repl:
+        literal = repl  # re would read \ escapes in a string replacement
+        return functools.partial(regex.compiled.sub, lambda _: literal)
+    return functools.partial(regex.compiled.sub, repl)
+
+
 SPECS = (
     FunctionSpec(
         "Replace",
@@ -181,5 +199,6 @@ SPECS = (
         7,
         7,
         _build_replace,
+        step=_replace_step,
     ),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import operator
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from connector.errors import EvaluationError
 
 from .diacritics import normalize_diacritics
-from .spec import Arg, Compiled, FunctionSpec, Site, eager
+from .spec import Arg, Compiled, FunctionSpec, Site, Step, eager
 from .values import EvalContext, Record, Value, lower, single, text, to_int, upper, values_of
 
 
@@ -30,22 +31,50 @@ def _append(source: Value, suffix: Value) -> Value:
     return text(source) + text(suffix)
 
 
+def _join_parts(values: Sequence[Value]) -> list[str]:
+    parts: list[str] = []
+    for value in values:
+        if type(value) is str:
+            if value:
+                parts.append(value)
+        elif value is not None:
+            # Multi-valued sources are expanded; empty items are skipped like empty
+            # sources (the documented "Doe, John" example needs that).
+            parts.extend(item for item in values_of(value) if item)
+    return parts
+
+
 def _build_join(args: Sequence[Arg], site: Site) -> Compiled:
     separator_fn = args[0].fn
     fns = tuple(arg.fn for arg in args[1:])
+    separator = args[0].const_text()
+    if separator is not None and len(fns) == 2:
+        # Join(" ", [first], [last]) as most mappings write it: two strings, added (an
+        # [attribute] read here, not by its closure).
+        # (an empty value is skipped whether it reads as "" or null).
+        first_fn, second_fn = fns
+        first_column, second_column = args[1].column, args[2].column
+
+        def join_two(record: Record, context: EvalContext) -> Value:
+            try:
+                first = (first_fn(record, context) if first_column is None
+                         else record.get(first_column))
+                second = (second_fn(record, context) if second_column is None
+                          else record.get(second_column))
+                if type(first) is str and type(second) is str:
+                    return first + separator + second if first and second else first or second
+                return separator.join(_join_parts((first, second)))
+            except EvaluationError as error:
+                site.locate(error)
+                raise
+            except Exception as error:
+                raise site.wrap(error) from error
+
+        return join_two
 
     def join(record: Record, context: EvalContext) -> Value:
         try:
-            parts: list[str] = []
-            for fn in fns:
-                value = fn(record, context)
-                if type(value) is str:
-                    if value:
-                        parts.append(value)
-                elif value is not None:
-                    # Multi-valued sources are expanded; empty items are skipped like
-                    # empty sources (the documented "Doe, John" example needs that).
-                    parts.extend(item for item in values_of(value) if item)
+            parts = _join_parts([fn(record, context) for fn in fns])
             return text(separator_fn(record, context)).join(parts)
         except EvaluationError as error:
             site.locate(error)
@@ -288,6 +317,40 @@ def _check_case_culture(args: Sequence[Arg], site: Site) -> None:
             raise site.compile_error(error.message, args[1]) from None
 
 
+# Chains of text calls (``FunctionSpec.step``): what each call does to a string.
+_strip_step = operator.methodcaller("replace", " ", "")
+
+
+def _turkic(args: Sequence[Arg]) -> bool | None:
+    """Whether a constant culture is Turkish or Azeri (None: not known until run time)."""
+    if len(args) < 2:
+        return False
+    if not args[1].is_const:
+        return None
+    try:
+        return _check_culture(single(args[1].value)) in _TURKIC
+    except EvaluationError:
+        return None  # the call reports it
+
+
+def _lower_step(args: Sequence[Arg]) -> Step | None:
+    turkic = _turkic(args)
+    if turkic is None:
+        return None
+    if turkic:
+        return lambda raw: lower(raw.replace("I", "\u0131").replace("\u0130", "i"))
+    return lower
+
+
+def _upper_step(args: Sequence[Arg]) -> Step | None:
+    turkic = _turkic(args)
+    if turkic is None:
+        return None
+    if turkic:
+        return lambda raw: upper(raw.replace("i", "\u0130").replace("\u0131", "I"))
+    return upper
+
+
 def _build_to_lower(args: Sequence[Arg], site: Site) -> Compiled:
     _check_case_culture(args, site)
     return eager(_to_lower)(args, site)
@@ -304,10 +367,14 @@ SPECS = (
     FunctionSpec("Left", "Left(String, NumChars)", 2, 2, _build_left),
     FunctionSpec("Mid", "Mid(source, start, length)", 3, 3, _build_mid),
     FunctionSpec("Len", "Len(String)", 1, 1, eager(_len)),
-    FunctionSpec("StripSpaces", "StripSpaces(source)", 1, 1, eager(_strip_spaces)),
-    FunctionSpec("NormalizeDiacritics", "NormalizeDiacritics(source)", 1, 1, eager(_normalize)),
-    FunctionSpec("ToLower", "ToLower(source, culture)", 1, 2, _build_to_lower),
-    FunctionSpec("ToUpper", "ToUpper(source, culture)", 1, 2, _build_to_upper),
+    FunctionSpec("StripSpaces", "StripSpaces(source)", 1, 1, eager(_strip_spaces),
+                 step=lambda args: _strip_step),
+    FunctionSpec("NormalizeDiacritics", "NormalizeDiacritics(source)", 1, 1, eager(_normalize),
+                 step=lambda args: normalize_diacritics),
+    FunctionSpec("ToLower", "ToLower(source, culture)", 1, 2, _build_to_lower,
+                 step=_lower_step),
+    FunctionSpec("ToUpper", "ToUpper(source, culture)", 1, 2, _build_to_upper,
+                 step=_upper_step),
     FunctionSpec("PCase", "PCase(source, wordSeparators)", 1, 2, eager(_pcase)),
     FunctionSpec("Word", "Word(String, WordNumber, Delimiters)", 3, 3, eager(_word)),
     FunctionSpec("InStr", "InStr(value1, value2, start, compareType)", 2, 4, eager(_instr)),

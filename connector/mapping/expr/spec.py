@@ -18,10 +18,13 @@ from typing import Final, TypeAlias
 
 from connector.errors import EvaluationError, MappingError
 
-from .values import EvalContext, Record, Value
+from .values import EvalContext, Record, Value, single
 
 Compiled: TypeAlias = Callable[[Record, EvalContext], Value]
 Predicate: TypeAlias = Callable[[Record, EvalContext], bool]
+#: A function of one string, for a call that only transforms its first argument's text
+#: (``FunctionSpec.step``): it never sees null and cannot fail on a string.
+Step: TypeAlias = Callable[[str], str]
 
 
 class _NotConstant:
@@ -47,6 +50,13 @@ class Arg:
     empty: bool = False
     #: For comparisons: the same test returning a bool, so IIF skips "True"/"False" strings.
     predicate: Predicate | None = None
+    #: For a chain of text steps (``FunctionSpec.step``): the innermost argument, the steps
+    #: in order and the innermost call's site; an outer step extends the chain.
+    chain: tuple[Compiled, tuple[Step, ...], Site] | None = None
+    #: For ``[attribute]``: its name, so a builder may read the record itself instead of
+    #: calling ``fn``; ``null_empty``: "" reads as null there (``empty_is_null``).
+    column: str | None = None
+    null_empty: bool = False
 
     @property
     def is_const(self) -> bool:
@@ -113,6 +123,11 @@ class FunctionSpec:
     pure: bool = True
     #: An extra rule on the argument count (Switch needs pairs); returns a message or None.
     count_rule: Callable[[int], str | None] | None = None
+    #: For a call that, with these arguments, only transforms the text of its first one
+    #: (null stays null, a list of one is its value): that transformation as a ``Step``,
+    #: else None. The compiler runs a chain of such calls (``ToLower(StripSpaces(x))``)
+    #: as one closure.
+    step: Callable[[Sequence[Arg]], Step | None] | None = None
 
     def arity_problem(self, count: int) -> str | None:
         """Why ``count`` arguments are wrong for this function, or None."""
@@ -201,3 +216,29 @@ def constant(value: Value) -> Compiled:
         return value
 
     return const
+
+
+def chained(source: Compiled, steps: tuple[Step, ...], inner: Site, outer: Site) -> Compiled:
+    """One closure for a chain of text steps on ``source``: what the nested calls return,
+    with one call and one guard instead of one per function. An error from ``source`` (a
+    list of several values, say) is located at the innermost call, as the nested calls
+    would; the steps cannot fail on a string (anything unexpected names the outermost)."""
+
+    def chain(record: Record, context: EvalContext) -> Value:
+        try:
+            raw = single(source(record, context))
+        except EvaluationError as error:
+            inner.locate(error)
+            raise
+        except Exception as error:
+            raise inner.wrap(error) from error
+        if raw is None:
+            return None
+        try:
+            for step in steps:
+                raw = step(raw)
+        except Exception as error:
+            raise outer.wrap(error) from error
+        return raw
+
+    return chain

@@ -101,7 +101,9 @@ class StubDirectory:
 
     def take(self, value: str) -> None:
         """Mark ``value`` as used, e.g. after a create in the same run chose it."""
-        self.taken.add(value.casefold())
+        folded = value.casefold()
+        # A value already in folded form is kept as it is: one string, not two, per UPN.
+        self.taken.add(value if folded == value else folded)
 
 
 def _utc_now() -> datetime:
