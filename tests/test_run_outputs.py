@@ -130,6 +130,45 @@ def test_a_drop_folder_whose_processed_folder_is_a_file_stops_before_any_write(
     assert (drop / "staff.csv").exists()
 
 
+def test_a_file_without_the_mapping_columns_stops_sync_before_anything_is_touched(
+    state: Path, tmp_path: Path
+) -> None:
+    export = tmp_path / "wrong.csv"
+    export.write_text("a,b\n1,2\n", encoding="utf-8")
+    result = invoke("sync", str(export), "--mapping", DEFAULT)
+    assert result.exit_code == EXIT_UNUSABLE
+    assert "missing required column(s): EmployeeID" in result.output
+    # Not the state folder, its lock, the sandbox tenant's file or a snapshot.
+    assert not state.exists()
+
+
+def test_a_configured_file_without_the_mapping_columns_stops_before_any_folder(
+    tmp_path: Path
+) -> None:
+    config = config_file(tmp_path)
+    export = tmp_path / "wrong.csv"
+    export.write_text("a,b\n1,2\n", encoding="utf-8")
+    config.write_text(config.read_text("utf-8").replace(str(SAMPLE_CSV), str(export)),
+                      encoding="utf-8")
+    result = invoke("run", "--config", str(config))
+    assert result.exit_code == EXIT_UNUSABLE and "missing required column(s)" in result.output
+    assert not (tmp_path / "state").exists() and not (tmp_path / "reports").exists()
+
+
+def test_a_source_unusable_midway_leaves_no_tenant_snapshot(state: Path,
+                                                            tmp_path: Path) -> None:
+    """The tenant is read before the source (the mapping needs its UPNs); its snapshot is
+    saved only once the source has been read, so exit 2 still wrote nothing of it."""
+    export = tmp_path / "open-quote.csv"
+    export.write_text(SAMPLE_CSV.read_text("utf-8") + '999999,"an open quote\n',
+                      encoding="utf-8")
+    result = invoke("sync", str(export), "--mapping", DEFAULT)
+    assert result.exit_code == EXIT_UNUSABLE and "malformed quoting" in result.output
+    assert nothing_written(state) and not list(state.glob("tenant-snapshot-*"))
+    assert sync().exit_code == 0  # the same run on the whole file saves it
+    assert len(list(state.glob("tenant-snapshot-*"))) == 1
+
+
 def test_a_report_failing_after_the_writes_is_exit_1_not_2(tmp_path: Path) -> None:
     result = SyncResult(run_id="r1", dry_run=False, source="s", mapping="m", tenant="t",
                         started=now(), plan=Plan(changes=[], managed=0, records=0))

@@ -7,13 +7,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
 from connector.cli.common import console
 from connector.core.results import SyncResult
 from connector.errors import ConfigError
+
+if TYPE_CHECKING:
+    from connector.run.prepare import Source
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -66,7 +69,7 @@ def sandbox_bulk_url(state: Path) -> str:
     return str(provisioning_job(sandbox_path(state), root=SANDBOX_ROOT)["bulkUploadUrl"])
 
 
-def scim_sync(source: str, mapping: Any, connection: Any, *, options: Any, url: str | None,
+def scim_sync(source: Source, mapping: Any, connection: Any, *, options: Any, url: str | None,
               full: bool, wait: float, payloads: Path | None, state: Path,
               progress: Any) -> SyncResult:
     """Run a SCIM sync on an open tenant connection."""

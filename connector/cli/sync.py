@@ -26,6 +26,7 @@ from connector.report.sync import FORMATS_BY_SUFFIX, sync_terminal
 from connector.run.history import state_dir as resolve_state
 from connector.run.lock import RunLock
 from connector.run.outputs import ReportTarget, check_folder, check_outputs, publish
+from connector.run.prepare import open_checked
 from connector.run.snapshot import DeltaReads
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import open_tenant
@@ -147,6 +148,9 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
     targets = [ReportTarget.by_suffix(report) for report in reports]
     mapping = load_mapping(mapping_path(mapping_file),
                            params=dict(parse_pairs(params, "--param")))
+    # A file that cannot be used (missing, empty, required columns absent) stops the run
+    # here, before any folder, the lock, the tenant (the sandbox's file) or the snapshot.
+    opened = open_checked(source, mapping, sheet=sheet)
     folder = resolve_state(state_dir)
     check_outputs(state=folder, reports=targets)  # before anything is read or written
     scim = mapping.target == "scim" or bulk_upload_url is not None
@@ -174,11 +178,11 @@ def sync_command(source: str, mapping_file: str | None, params: tuple[str, ...],
                        f"{connection.label}", err=True)
         with progress_for_terminal() as bar:
             if scim:  # API-driven inbound provisioning: post to the job's bulkUpload
-                result = scim_sync(source, mapping, connection, options=options,
+                result = scim_sync(opened, mapping, connection, options=options,
                                    url=bulk_upload_url, full=full, wait=wait,
                                    payloads=payloads, state=folder, progress=bar)
             else:
-                result = run_sync(source, mapping, connection.graph, options=options,
+                result = run_sync(opened, mapping, connection.graph, options=options,
                                   tenant=connection.label, runs_folder=folder / "runs",
                                   progress=bar)
     for earlier in result.follows:

@@ -152,6 +152,18 @@ class ValidationResult:
 RecordSink = Callable[[Record, list[Problem]], None]
 
 
+def header_problem(reader: TableSource, schema: SourceSchema) -> Problem | None:
+    """Why an opened source cannot be used before a record is read (required columns
+    missing from its header), or None."""
+    missing = [name for name in schema.required_columns if name not in reader.columns]
+    if not missing:
+        return None
+    return Problem("missing required column(s): " + ", ".join(missing)
+                   + _suggest_columns(missing, reader.columns)
+                   + (f" (expected by {schema.description})" if schema.description else ""),
+                   file=reader.name, row=reader.header_row)
+
+
 def check_source(reader: TableSource, schema: SourceSchema, *,
                  each: RecordSink | None = None, keep_records: bool = False,
                  duplicates: Callable[[dict[int, Problem]], None] | None = None,
@@ -168,14 +180,9 @@ def check_source(reader: TableSource, schema: SourceSchema, *,
         file=reader.name, format=reader.format, columns=list(reader.columns),
         header_row=reader.header_row,
     )
-    missing = [name for name in schema.required_columns if name not in reader.columns]
-    if missing:
-        result.unusable.append(Problem(
-            "missing required column(s): " + ", ".join(missing)
-            + _suggest_columns(missing, reader.columns)
-            + (f" (expected by {schema.description})" if schema.description else ""),
-            file=reader.name, row=reader.header_row,
-        ))
+    missing = header_problem(reader, schema)
+    if missing is not None:
+        result.unusable.append(missing)
         return result
     check = _Check(schema, reader.name, [c for c in schema.countries if c in reader.columns],
                    [c for c in schema.dates if c in reader.columns])

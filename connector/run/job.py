@@ -32,7 +32,7 @@ from connector.run.history import state_dir
 from connector.run.lock import RunLock
 from connector.run.logs import log
 from connector.run.outputs import check_outputs, prune, publish_configured, reports_folder
-from connector.run.prepare import Source
+from connector.run.prepare import Source, open_checked
 from connector.run.snapshot import DeltaReads
 from connector.run.sync import Progress, SyncOptions, run_sync
 from connector.run.tenant import open_config_tenant
@@ -81,6 +81,15 @@ def run_job(
     state = config.paths.state or state_dir()
     options = options_from(config, dry_run=dry_run, full_read=full_read)
     mapping = configured_mapping(config)  # no write yet: a bad mapping leaves no trace
+    # A single file that cannot be used stops the run before any folder, lock or tenant.
+    source = config.source
+    opened = None
+    if source.folder is None and source.api is None and source.file is not None:
+        try:
+            opened = open_checked(source.file, mapping, sheet=options.sheet)
+        except SourceError as exc:
+            log("source unusable", level=logging.ERROR, reason=exc.detailed())
+            raise
     check_outputs(state=state, reports_folder=reports_folder(config, state))
     drop = (DropFolder.from_config(config.source.folder)
             if config.source.folder is not None else None)
@@ -92,7 +101,6 @@ def run_job(
                 dry_run=options.dry_run)
             job = _Job(mapping, tenant.graph, tenant.label, options, state, config,
                        on_result, progress)
-            source = config.source
             if drop is not None:
                 code = job.drop_folder(drop)
             elif source.api is not None:
@@ -101,8 +109,8 @@ def run_job(
                 code = job.one(open_api_source(source.api.preset, source.api.settings,
                                                 secrets=config.secret_resolver()))
             else:
-                assert source.file is not None
-                code = job.one(source.file)
+                assert opened is not None
+                code = job.one(opened)
         if not options.dry_run:  # a dry run deletes nothing either
             prune(config, state)  # also when a drop folder had nothing new
     return code

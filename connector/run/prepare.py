@@ -18,6 +18,7 @@ from connector.core.validation import (
     SourceSchema,
     ValidationResult,
     check_source,
+    header_problem,
     schema_from_mapping,
 )
 from connector.errors import Problem, SourceError
@@ -60,6 +61,28 @@ def validate_file(
         return _unusable(path, exc)
 
 
+def open_checked(source: Source, mapping: CompiledMapping, *, sheet: str | None = None
+                 ) -> Reader:
+    """``source`` opened, its header read and checked against what ``mapping`` needs:
+    what makes a file unusable before its first record (not found, not a regular file,
+    empty, required columns missing) raises ``SourceError`` here. A sync calls it before
+    it takes the lock or opens the tenant, so such a run (exit 2) writes nothing, not even
+    the sandbox tenant's file; it then plans from the reader returned."""
+    schema = _schema(mapping, check_managers=False)
+    reader = _open(source, schema, sheet)
+    problem = header_problem(reader, schema)
+    if problem is not None:
+        raise SourceError(problem.reason, file=reader.name, row=problem.row)
+    return reader
+
+
+def _schema(mapping: CompiledMapping, *, check_managers: bool) -> SourceSchema:
+    return schema_from_mapping(
+        file=mapping.file, key=mapping.key, required=mapping.required_columns,
+        manager=mapping.manager_column if check_managers else None,
+        countries=mapping.country_columns, dates=mapping.date_columns)
+
+
 @dataclass
 class Prepared:
     """A source read, checked and mapped: what preview shows and sync plans from."""
@@ -96,10 +119,7 @@ def prepare(
     references to the plan, which also knows the tenant's users (so each problem is
     reported once).
     """
-    schema = schema_from_mapping(
-        file=mapping.file, key=mapping.key, required=mapping.required_columns,
-        manager=mapping.manager_column if check_managers else None,
-        countries=mapping.country_columns, dates=mapping.date_columns)
+    schema = _schema(mapping, check_managers=check_managers)
     context = mapping.context(now=now, directory=directory)
     mapped: list[MappedRecord] = []
     #: row -> its position in ``mapped`` and how many problems its reader found.

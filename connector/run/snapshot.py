@@ -19,7 +19,8 @@ track), the run lists the users as before, with a warning, and keeps no snapshot
 
 The snapshot holds every user (not only the managed ones): matching and
 ``SelectUniqueValue`` look at all of them. It is written atomically (a temporary file,
-fsync, rename) right after a successful read and never on a dry run; failing to write it
+fsync, rename) once the run has also read its source (a run stopped by bad input, exit 2,
+writes nothing), and never on a dry run; failing to write it
 is a warning, not a failed run (the next run reads in full). It holds HR data, so it is
 readable by its owner only, like the run reports.
 """
@@ -33,7 +34,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,6 +183,7 @@ class TenantReader:
         self.owned = list(select)
         self.identity = tenant_identity(graph)
         self.path = snapshot_path(reads.state, self.identity)
+        self.pending: Snapshot | None = None
 
     def read(self, *, save_snapshot: bool) -> list[dict[str, Any]]:
         """The tenant's users, as ``GraphClient.list_users`` returns them."""
@@ -252,7 +254,14 @@ class TenantReader:
         return snapshot, "", logging.INFO
 
     def _keep(self, snapshot: Snapshot, save_snapshot: bool) -> None:
-        if not save_snapshot:
+        # Saved by ``save_pending`` once the run has read its source: a run that then
+        # stops on bad input (exit 2) has written nothing, the snapshot included.
+        self.pending = snapshot if save_snapshot else None
+
+    def save_pending(self) -> None:
+        """Save the snapshot the read made (nothing for a dry run or a plain list)."""
+        snapshot, self.pending = self.pending, None
+        if snapshot is None:
             return
         try:
             save(self.path, snapshot)
@@ -262,10 +271,17 @@ class TenantReader:
 
 
 def read_tenant(graph: GraphClient, select: Sequence[str], reads: DeltaReads | None, *,
-                dry_run: bool) -> list[dict[str, Any]]:
+                dry_run: bool) -> tuple[list[dict[str, Any]], Callable[[], None]]:
     """The tenant's users with ``select`` and their managers: from the snapshot and its
-    delta when ``reads`` allows it, else in full. ``reads`` None: a plain full list, no
-    snapshot (the Python API's default). A dry run never writes the snapshot."""
+    delta when ``reads`` allows it, else in full; and the call that saves the snapshot
+    this read made, which the run makes once its source has been read. ``reads`` None: a
+    plain full list, no snapshot (the Python API's default). A dry run never writes the
+    snapshot."""
     if reads is None:
-        return graph.list_users(select)
-    return TenantReader(graph, select, reads).read(save_snapshot=not dry_run)
+        return graph.list_users(select), _nothing
+    reader = TenantReader(graph, select, reads)
+    return reader.read(save_snapshot=not dry_run), reader.save_pending
+
+
+def _nothing() -> None:
+    return None

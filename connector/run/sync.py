@@ -147,8 +147,8 @@ def plan_sync(
     progress = progress or NoProgress()
     progress.stage("reading the tenant's users")
     started = clock()
-    current = read_tenant(graph, owned_properties(mapping), options.delta,
-                          dry_run=options.dry_run)
+    current, save_snapshot = read_tenant(graph, owned_properties(mapping), options.delta,
+                                         dry_run=options.dry_run)
     timings["tenant"] = clock() - started
     progress.stage("reading, checking and mapping the source")
     started = clock()
@@ -164,6 +164,7 @@ def plan_sync(
             mapped.inputs = None  # a matched record never runs its create-only rules
     memberships = (mapping.groups.memberships_of(prepared.mapped)
                    if mapping.groups is not None else {})
+    save_snapshot()  # the source was read: a run stopped by bad input (exit 2) wrote none
     timings["source"] = clock() - started
     progress.stage("planning")
     started = clock()
