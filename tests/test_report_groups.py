@@ -8,12 +8,14 @@ import datetime as dt
 import io
 import json
 
+import pytest
+
 from connector.core.plan import Plan
 from connector.core.plan.group_model import GroupChange
 from connector.core.plan.model import GroupInfo
 from connector.core.results import SyncResult, WriteOutcome
 from connector.report.html import headline
-from connector.report.sync import render, sync_dict, sync_markdown
+from connector.report.sync import render, sync_dict, sync_markdown, sync_report
 
 SCRIPT = "Dept - <script>alert(1)</script>"
 FORMULA = "=HYPERLINK(\"http://x\")"
@@ -100,3 +102,20 @@ def test_the_headline_names_group_writes() -> None:
     dry = json.loads(str(render(result(dry_run=True), "json")))
     assert headline(dry) == "Dry run: nothing was written"
     assert dry["groups"]["summary"]["written"] == 0
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_the_streamed_json_is_the_indented_json_of_the_whole_report(dry_run: bool) -> None:
+    """Group items are made as the file is written (``GroupItems``), two levels down,
+    yet the text is what the standard library writes for the report held whole."""
+    whole = sync_dict(result(dry_run=dry_run))
+    assert isinstance(whole["groups"]["changes"], list) and whole["groups"]["changes"]
+    expected = json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+    assert render(result(dry_run=dry_run), "json") == expected
+
+
+def test_group_items_are_made_when_read_and_sliced() -> None:
+    section = sync_report(result())["groups"]
+    items = section["changes"]
+    assert len(items) == 7 and bool(items)
+    assert items[:2] == list(items)[:2] and items[:2][1]["action"] == "add"

@@ -25,6 +25,7 @@ from connector.core.plan import ACTIONS, Change
 from connector.core.results import SyncResult, WriteOutcome
 from connector.errors import Problem
 from connector.report import groups as group_report
+from connector.report.items import LazyItems
 from connector.report.validation import problem_dict
 
 #: Items written to the file at a time when a report is streamed.
@@ -105,10 +106,10 @@ def change_item(change: Change, outcome: WriteOutcome | None) -> dict[str, Any]:
     return item
 
 
-class ChangeItems:
+class ChangeItems(LazyItems):
     """The report's ``changes``: every change but ``unchanged``, in plan order, each item
-    made when it is read. Iterate it as often as needed; ``len`` counts without making
-    items; ``rows`` says how many lines of one row per attribute they take."""
+    made when it is read (``LazyItems``); ``rows`` says how many lines of one row per
+    attribute they take."""
 
     def __init__(self, result: SyncResult) -> None:
         self._result = result
@@ -128,16 +129,6 @@ class ChangeItems:
         if self._count is None:
             self._count = sum(1 for _ in self._listed())
         return self._count
-
-    def __bool__(self) -> bool:
-        return len(self) > 0
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, ChangeItems | list):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
     def rows(self) -> int:
         """Lines the changes take at one per attribute (one for a change without
@@ -185,7 +176,7 @@ def sync_report(result: SyncResult) -> dict[str, Any]:
     section = group_report.groups_section(result)
     if section is not None:  # the mapping keeps groups (connector.report.groups)
         report["groups"] = section
-        report["errors"].extend(group_report.group_errors(section))
+        report["errors"].extend(group_report.group_errors(result))
     return report
 
 
@@ -194,46 +185,74 @@ def sync_dict(result: SyncResult) -> dict[str, Any]:
     ``connector.report.sync``). Large runs: prefer ``sync_report``, which holds no item."""
     report = sync_report(result)
     report["changes"] = list(report["changes"])
+    if "groups" in report:
+        report["groups"] = {**report["groups"], "changes": list(report["groups"]["changes"])}
     return report
 
 
 def write_json(report: Mapping[str, Any], handle: IO[bytes]) -> None:
     """Write the report to ``handle`` as UTF-8 JSON, streaming: the same text as
     ``json.dumps(sync_dict(result), indent=2, ensure_ascii=False)`` plus a newline, with
-    ``changes`` encoded a chunk at a time and never held whole. orjson writes it about 35
-    times as fast as the standard library's indenting encoder (README "Speed")."""
+    its ``LazyItems`` (``changes``, the groups' ``changes``) encoded a chunk at a time and
+    never held whole. orjson writes it about 35 times as fast as the standard library's
+    indenting encoder (README "Speed")."""
+    _write_object(report, handle, 0)
+    handle.write(b"\n")
+
+
+def _streamed(value: Any) -> bool:
+    # An object written key by key: it holds items made when read.
+    return isinstance(value, Mapping) and any(isinstance(v, LazyItems) for v in value.values())
+
+
+def _write_object(value: Mapping[str, Any], handle: IO[bytes], depth: int) -> None:
+    pad = b"\n" + b"  " * (depth + 1)
     handle.write(b"{")
-    for number, (name, value) in enumerate(report.items()):
-        handle.write(b",\n  " if number else b"\n  ")
+    for number, (name, item) in enumerate(value.items()):
+        handle.write(b"," + pad if number else pad)
         handle.write(orjson.dumps(name))
         handle.write(b": ")
-        if isinstance(value, ChangeItems):
-            _write_items(value, handle)
+        if isinstance(item, LazyItems):
+            _write_items(item, handle, depth + 1)
+        elif _streamed(item):
+            _write_object(item, handle, depth + 1)
         else:
-            handle.write(_indented(value))
-    handle.write(b"\n}\n")
+            handle.write(_indented(item, depth + 1))
+    handle.write(b"\n" + b"  " * depth + b"}")
 
 
-def _indented(value: Any) -> bytes:
-    # A value one level down: orjson's two-space indentation, shifted by two.
-    return orjson.dumps(value, option=_OPTIONS, default=_json_default).replace(b"\n", b"\n  ")
+def _indented(value: Any, depth: int) -> bytes:
+    # A value ``depth`` levels down: orjson's two-space indentation, shifted.
+    text = orjson.dumps(value, option=_OPTIONS, default=_json_default)
+    return text.replace(b"\n", b"\n" + b"  " * depth) if depth else text
 
 
-# A chunk of changes is encoded inside {"": [...]}, so its items come out indented as the
-# report's are (two levels down) with no pass over the text to shift them: "{\n  "": [\n
-# "    " then the items, then "\n  ]\n}".
-_HEAD, _TAIL = len(b'{\n  "": [\n    '), len(b"\n  ]\n}")
+def _frame(depth: int) -> tuple[int, int]:
+    """How much of a chunk encoded ``depth`` objects down (``{"": {"": [...]}}``) comes
+    before its first item and after its last: the items then come out indented as the
+    report's are, with no pass over the text to shift them."""
+    probe: Any = [0]
+    for _ in range(depth):
+        probe = {"": probe}
+    text = orjson.dumps(probe, option=_OPTIONS)
+    head = text.index(b"0")
+    return head, len(text) - head - 1
 
 
-def _write_items(items: ChangeItems, handle: IO[bytes]) -> None:
+def _write_items(items: LazyItems, handle: IO[bytes], depth: int) -> None:
+    head, tail = _frame(depth)
+    pad = b"\n" + b"  " * (depth + 1)
     iterator = iter(items)
     first = True
     while chunk := list(islice(iterator, _CHUNK)):
-        text = orjson.dumps({"": chunk}, option=_OPTIONS, default=_json_default)
-        handle.write(b"[\n    " if first else b",\n    ")
-        handle.write(memoryview(text)[_HEAD:-_TAIL])
+        wrapped: Any = chunk
+        for _ in range(depth):
+            wrapped = {"": wrapped}
+        text = orjson.dumps(wrapped, option=_OPTIONS, default=_json_default)
+        handle.write(b"[" + pad if first else b"," + pad)
+        handle.write(memoryview(text)[head:-tail])
         first = False
-    handle.write(b"[]" if first else b"\n  ]")
+    handle.write(b"[]" if first else b"\n" + b"  " * depth + b"]")
 
 
 def json_bytes(report: Mapping[str, Any]) -> bytes:

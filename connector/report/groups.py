@@ -19,15 +19,22 @@ are also listed in the report's ``errors``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from connector.core.plan.group_model import GROUP_ACTIONS, GROUP_LABELS, GROUP_WRITES
+from connector.core.plan.group_model import (
+    GROUP_ACTIONS,
+    GROUP_LABELS,
+    GROUP_WRITES,
+    GroupChange,
+)
 from connector.core.results import SyncResult, WriteOutcome
 from connector.report.html import outcome_text, plural, value_text
+from connector.report.items import LazyItems
 
 _STYLES = {"create": "green", "update": "blue", "add": "green", "remove": "dark_orange",
            "delete": "red", "kept": "dim", "held": "yellow", "error": "red"}
@@ -40,36 +47,61 @@ def _outcome(outcome: WriteOutcome | None) -> dict[str, Any] | None:
             "status": outcome.status, "requestId": outcome.request_id}
 
 
+def group_item(change: GroupChange, outcome: WriteOutcome | None) -> dict[str, Any]:
+    """One item of the section's ``changes``."""
+    item: dict[str, Any] = {
+        "action": change.action, "group": change.group, "mailNickname": change.nickname,
+        "groupId": change.group_id or (outcome.user_id if outcome else None),
+        "rule": change.rule, "member": change.member_key, "memberId": change.member_id,
+        "userPrincipalName": change.member_upn, "reason": change.reason,
+        "attributes": ({name: {"old": old, "new": new}
+                        for name, (old, new) in change.attributes.items()}
+                       if change.attributes else {}),
+        "outcome": _outcome(outcome)}
+    if change.action == "held":
+        item["heldAction"] = change.held
+    return item
+
+
+class GroupItems(LazyItems):
+    """The section's ``changes``: every group change in plan order, each item made when
+    it is read (a 100k-person first load plans 200k member adds)."""
+
+    def __init__(self, result: SyncResult) -> None:
+        self._result = result
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        outcomes = self._result.group_outcomes
+        for index, change in enumerate(self._result.plan.groups):
+            yield group_item(change, outcomes.get(index))
+
+    def __len__(self) -> int:
+        return len(self._result.plan.groups)
+
+
 def groups_section(result: SyncResult) -> dict[str, Any] | None:
-    """The ``groups`` section of the JSON report (None when the plan has no groups)."""
+    """The ``groups`` section of the JSON report (None when the plan has no groups); its
+    ``changes`` are ``GroupItems``, made when read."""
     plan = result.plan
     if plan.group_info is None and not plan.groups:
         return None
-    summary: dict[str, int] = dict.fromkeys(GROUP_ACTIONS, 0)
-    changes = []
-    for index, change in enumerate(plan.groups):
-        summary[change.action] += 1
-        outcome = result.group_outcomes.get(index)
-        item: dict[str, Any] = {
-            "action": change.action, "group": change.group, "mailNickname": change.nickname,
-            "groupId": change.group_id or (outcome.user_id if outcome else None),
-            "rule": change.rule, "member": change.member_key, "memberId": change.member_id,
-            "userPrincipalName": change.member_upn, "reason": change.reason,
-            "attributes": {name: {"old": old, "new": new}
-                           for name, (old, new) in change.attributes.items()},
-            "outcome": _outcome(outcome)}
-        if change.action == "held":
-            item["heldAction"] = change.held
-        changes.append(item)
+    counts = Counter(change.action for change in plan.groups)
+    summary: dict[str, int] = {action: counts[action] for action in GROUP_ACTIONS}
     summary["written"] = sum(1 for o in result.group_outcomes.values() if o.ok)
     summary["failed"] = sum(1 for o in result.group_outcomes.values() if not o.ok)
-    return {"summary": summary, "changes": changes}
+    return {"summary": summary, "changes": GroupItems(result)}
 
 
-def group_errors(section: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """The report's ``errors`` for groups: clashes, then failed group writes."""
+def group_errors(result: SyncResult) -> list[dict[str, Any]]:
+    """The report's ``errors`` for groups: clashes, then failed group writes (items are
+    made for those changes only)."""
     errors: list[dict[str, Any]] = []
-    for item in (section or {}).get("changes", []):
+    outcomes = result.group_outcomes
+    for index, change in enumerate(result.plan.groups):
+        written = outcomes.get(index)
+        if change.action != "error" and (written is None or written.ok):
+            continue
+        item = group_item(change, written)
         outcome = item["outcome"]
         if item["action"] == "error":
             errors.append({"severity": "error", "reason": f"group {item['group']}: "

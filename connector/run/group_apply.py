@@ -90,10 +90,10 @@ class _Applier:
         work: list[tuple[Sequence[int], GroupOperation]] = []
         for index, change in [*self.of("create"), *self.of("update")]:
             if change.action == "create":
-                op = GroupOperation("create_group", body=change.body, ref=change.nickname)
+                op = GroupOperation("create_group", body=dict(change.body), ref=change.nickname)
             else:
                 assert change.group_id is not None
-                op = GroupOperation("update_group", change.group_id, body=change.body,
+                op = GroupOperation("update_group", change.group_id, body=dict(change.body),
                                     ref=change.nickname)
             work.append(([index], op))
         for indexes, result in self.run(work):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 GroupAction = Literal["create", "update", "add", "remove", "delete", "kept", "held", "error"]
@@ -129,7 +130,12 @@ class GroupLedger:
         return added(self) == added(other) and self.empty_since == other.empty_since
 
 
-@dataclass
+#: What a member add or remove carries as its body and attributes: one shared, read-only
+#: empty mapping (a first load plans hundreds of thousands of them).
+_NONE: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(slots=True)
 class GroupChange:
     """One planned change to a group, or one group reported without a write.
 
@@ -151,15 +157,15 @@ class GroupChange:
     member_id: str | None = None
     member_upn: str | None = None
     reason: str | None = None
-    body: dict[str, Any] = field(default_factory=dict)
-    attributes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    body: Mapping[str, Any] = field(default_factory=lambda: _NONE)
+    attributes: Mapping[str, tuple[Any, Any]] = field(default_factory=lambda: _NONE)
     held: GroupAction | None = None
 
     def hold(self, why: str) -> None:
         """Turn this change into a held one: reported, never written."""
         if self.action == "held":
             return
-        self.held, self.action, self.body = self.action, "held", {}
+        self.held, self.action, self.body = self.action, "held", _NONE
         self.reason = f"{self.reason}; {why}" if self.reason else why
 
     @property

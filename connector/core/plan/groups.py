@@ -110,16 +110,17 @@ def plan_groups(
             changes.extend(_update(group, found))
         present = (found.members or frozenset()) if found is not None else frozenset()
         group_id = found.id if found is not None else None
+        why = group.why()  # one string for every add to this group
         for uid in sorted(wanted[key] - present, key=lambda u: fates[u].key):
             fate = fates[uid]
             add = GroupChange("add", group.display_name, group.nickname, group.rule.name,
-                              group_id, fate.key, uid, fate.upn, group.why())
+                              group_id, fate.key, uid, fate.upn, why)
             if fate.held is not None:
                 add.hold(fate.held)
             changes.append(add)
+        why_new = f"{why}; a new user"
         changes.extend(GroupChange("add", group.display_name, group.nickname, group.rule.name,
-                                   group_id, change.key, None, change.upn,
-                                   f"{group.why()}; a new user")
+                                   group_id, change.key, None, change.upn, why_new)
                        for change in new_members.get(key, ()))
     info = GroupInfo(ledger=GroupLedger(known=inputs.ledger.known))
     for found in inputs.tenant:
