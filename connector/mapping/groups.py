@@ -20,7 +20,6 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from connector.core.plan.group_model import DesiredGroup, GroupRule
@@ -160,12 +159,13 @@ class CompiledGroups:
         names the rule). Called as each record is mapped."""
         if mapped.status != "mapped":
             return
-        present = dict(filter(itemgetter(1), values.items()))  # empty cells are null
+        # The record's values as they are: expressions and filters read "" as null, as
+        # the mapping's rules do (no copy per record).
         placed: list[tuple[CompiledGroupRule, DesiredGroup]] = []
         for compiled in self.rules:
             try:
                 placed.extend((compiled, group)
-                              for group in compiled.groups_for(present, context))
+                              for group in compiled.groups_for(values, context))
             except MappingError as exc:
                 rule = f"groups.{compiled.rule.name}"
                 # Records share one empty errors tuple (MappedRecord): assign, never append.

@@ -205,3 +205,14 @@ def test_the_shipped_default_mapping_keeps_department_and_country_groups() -> No
                                    "Status": "Active", "WorkerType": "Employee",
                                    "HireDate": "2020-01-01"}])
     assert found == {2: ["hr-dept-fp-a", "hr-country-gb"]}
+
+
+def test_an_empty_cell_puts_nobody_in_a_group_as_a_missing_one_does() -> None:
+    """Records are placed from their values as read: "" is null, as in the mapping's
+    rules (no 'Dept - ' group, no team named by an empty part)."""
+    placed, _ = memberships(GROUPS, [
+        {"ID": "1", "Dept": "", "Teams": "", "Type": "", "Boss": ""},
+        {"ID": "2", "Boss": ""},
+        {"ID": "3", "Dept": "Sales", "Teams": "Red;", "Type": "Contractor", "Boss": ""}])
+    assert placed.get(2, []) == placed.get(3, []) == []
+    assert sorted(placed[4]) == ["hr-contractors", "hr-dept-sales", "hr-team-red"]
