@@ -30,7 +30,7 @@ def trail(folder: Path, run_id: str = "20261126T090000Z-aaaaaa") -> RunTrail:
 def test_a_live_run_is_running_a_dead_one_interrupted_and_closed_once(tmp_path: Path) -> None:
     live = trail(tmp_path).start()
     live.write(Change("create", "000001", upn="a@contoso.com", attributes={"city": (None, "X")}),
-               WriteOutcome(ok=True, user_id="u1"), dry_run=False)
+               WriteOutcome(ok=True, user_id="u1"))
     (entry,) = list_runs(tmp_path)
     assert entry["status"] == "running"  # its log is locked: someone is at work
     assert close_interrupted(tmp_path) == []
@@ -58,7 +58,7 @@ def test_an_error_before_any_write_leaves_no_trace_after_one_leaves_the_error(
 
     def one_write_then_a_bug() -> None:
         with doomed:
-            doomed.write(Change("disable", "000002"), WriteOutcome(ok=True), dry_run=False)
+            doomed.write(Change("disable", "000002"), WriteOutcome(ok=True))
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):

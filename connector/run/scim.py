@@ -38,7 +38,7 @@ from connector.graph.provisioning import BulkUploadTarget, JobStatus, Provisioni
 from connector.mapping import CompiledMapping
 from connector.mapping.engine import paused_gc
 from connector.mapping.expr import StubDirectory
-from connector.report.sync import sync_dict
+from connector.report.sync import sync_report
 from connector.run.history import new_run_id
 from connector.run.outputs import check_folder
 from connector.run.prepare import Source, prepare, source_name
@@ -221,13 +221,13 @@ def run_scim_sync(
             write_payloads(scim.payloads, requests)
         section = provisioning_section(target, scim, status, state, len(requests))
         result.provisioning = section
-        if options.dry_run or result.stopped or not plan.sends:
-            for change in plan.plan.writes:
-                trail.write(change, None, dry_run=options.dry_run)
-        else:
+        # A dry or stopped run posts nothing, so its log gets no line: its report lists
+        # the plan (as a Graph run's does; `runs show` prints it from there).
+        if not (options.dry_run or result.stopped) and plan.sends:
             _post(client, plan, ordered, state, trail, result, scim, progress)
         result.finished = clock.now()
-        trail.finish(sync_dict(result))
+        with paused_gc():  # a report's items make many small dicts and no cycle
+            trail.finish(sync_report(result))
         return result
 
 
@@ -274,7 +274,7 @@ def _post(client: ProvisioningClient, plan: ScimPlan, ordered: list[Send], state
                 outcome = WriteOutcome(ok=True, status=uploaded.status,
                                        request_id=uploaded.request_id, entra=pending.as_dict())
                 result.outcomes[send.index] = outcome
-                trail.write(changes[send.index], outcome, dry_run=False)
+                trail.write(changes[send.index], outcome)
                 waiter.expect(send, sent_at)
             section["accepted"] += 1
             progress.advance(len(batch))
@@ -306,5 +306,5 @@ def _not_sent(batch: list[Send], changes: list[Any], result: SyncResult, trail: 
         outcome = WriteOutcome(ok=False, code=code, error=reason, status=status,
                                request_id=request_id)
         result.outcomes[send.index] = outcome
-        trail.write(changes[send.index], outcome, dry_run=False)
+        trail.write(changes[send.index], outcome)
 

@@ -227,7 +227,7 @@ def finish_run(
         progress.stage("applying", total=len(plan.writes))
 
         def done(_: int, change: Change, outcome: WriteOutcome) -> None:
-            trail.write(change, outcome, dry_run=False)
+            trail.write(change, outcome)
             progress.advance()
 
         try:
@@ -258,7 +258,7 @@ def _apply_groups(plan: Plan, graph: GraphClient, *, trail: RunTrail, options: S
         progress.stage("applying group changes", total=writes)
 
     def done(_: int, change: GroupChange, outcome: WriteOutcome) -> None:
-        trail.write_group(change, outcome, dry_run=False)
+        trail.write_group(change, outcome)
         progress.advance()
 
     try:

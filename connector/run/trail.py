@@ -99,7 +99,6 @@ class RunTrail:
         self._handle: IO[str] | None = None
         self._unsynced = 0
         self._synced_at = time.monotonic()
-        self._fsync_pending = False
         self._finished = False
 
     def start(self) -> RunTrail:
@@ -139,73 +138,53 @@ class RunTrail:
         finally:
             self._close()
 
-    def write(self, change: Change, outcome: WriteOutcome | None, *, dry_run: bool) -> None:
-        """Log one operation; ``outcome`` is None for a dry run or a stopped run."""
-        assert self._handle is not None, "start() the trail first"
-        line = {
+    def write(self, change: Change, outcome: WriteOutcome) -> None:
+        """Log one write as Graph (or the provisioning job) answered it. Only writes are
+        logged: a dry run or a stopped run logs nothing (its report lists the plan)."""
+        self._append({
             "time": iso(clock.now()),
             "run_id": self.run_id,
             "action": change.action,
             "employee_id": change.key,
             "upn": change.upn,
-            "object_id": (outcome.user_id if outcome and outcome.user_id else change.user_id),
+            "object_id": outcome.user_id or change.user_id,
             "attributes": sorted(name for name, _, _ in change.attribute_items()),
-            "outcome": ("dry-run" if dry_run else "not-run" if outcome is None
-                        else "ok" if outcome.ok else "failed"),
-            "request_id": outcome.request_id if outcome else None,
-            "error_code": outcome.code if outcome else None,
-            "error": outcome.error if outcome else None,
-        }
-        self._handle.write(orjson.dumps(line).decode("utf-8") + "\n")
-        self.lines += 1
-        if outcome is None:
-            # Nothing was written to the tenant (a dry run, a stopped run): these lines
-            # are forced to disk once, by finish(), not one Graph batch at a time.
-            return
-        self._handle.flush()
-        self._unsynced += 1
-        if self._unsynced >= FSYNC_LINES or time.monotonic() - self._synced_at >= FSYNC_SECONDS:
-            self.sync()
+            "outcome": "ok" if outcome.ok else "failed",
+            "request_id": outcome.request_id,
+            "error_code": outcome.code,
+            "error": outcome.error,
+        })
 
     def note(self, fields: dict[str, Any]) -> None:
         """Log one line that is not a planned write (a SCIM record's outcome from Entra's
         provisioning logs): ``time`` and ``run_id`` are added; values are never logged."""
-        assert self._handle is not None, "start() the trail first"
-        line = {"time": iso(clock.now()), "run_id": self.run_id, **fields}
-        self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        self.lines += 1
-        self._unsynced += 1
-        if self._unsynced >= FSYNC_LINES or time.monotonic() - self._synced_at >= FSYNC_SECONDS:
-            self.sync()
+        self._append({"time": iso(clock.now()), "run_id": self.run_id, **fields})
 
-    def write_group(self, change: GroupChange, outcome: WriteOutcome | None, *,
-                    dry_run: bool) -> None:
-        """Log one group operation: the group, the member (HR key, UPN, object id), the
+    def write_group(self, change: GroupChange, outcome: WriteOutcome) -> None:
+        """Log one group write: the group, the member (HR key, UPN, object id), the
         outcome; ``action`` is ``member add``, ``group create`` ...."""
-        assert self._handle is not None, "start() the trail first"
-        line = {
+        self._append({
             "time": iso(clock.now()),
             "run_id": self.run_id,
             "action": change.label,
             "group": change.group,
             "mailNickname": change.nickname,
-            "group_id": change.group_id or (outcome.user_id if outcome else None),
+            "group_id": change.group_id or outcome.user_id,
             "employee_id": change.member_key,
             "upn": change.member_upn,
             "object_id": change.member_id,
             "attributes": sorted(change.attributes),
-            "outcome": ("dry-run" if dry_run else "not-run" if outcome is None
-                        else "ok" if outcome.ok else "failed"),
-            "request_id": outcome.request_id if outcome else None,
-            "error_code": outcome.code if outcome else None,
-            "error": outcome.error if outcome else None,
-        }
-        self._append(line)
+            "outcome": "ok" if outcome.ok else "failed",
+            "request_id": outcome.request_id,
+            "error_code": outcome.code,
+            "error": outcome.error,
+        })
 
     def _append(self, line: dict[str, Any]) -> None:
-        assert self._handle is not None
-        self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        # Appended as each answer arrives, flushed at once, forced to disk every
+        # FSYNC_LINES lines or FSYNC_SECONDS (a crash loses at most that much of the log).
+        assert self._handle is not None, "start() the trail first"
+        self._handle.write(orjson.dumps(line).decode("utf-8") + "\n")
         self._handle.flush()
         self.lines += 1
         self._unsynced += 1
@@ -216,16 +195,14 @@ class RunTrail:
         """Force the lines written so far to disk."""
         if self._handle is not None:
             self._handle.flush()
-            if self._unsynced or self._fsync_pending:
+            if self._unsynced:
                 os.fsync(self._handle.fileno())
-        self._fsync_pending = False
         self._unsynced = 0
         self._synced_at = time.monotonic()
 
     def finish(self, report: Mapping[str, Any]) -> Path:
         """Replace the marker with the run's report (streamed: ``write_json``), then
         release the log."""
-        self._fsync_pending = self.lines > 0
         self.sync()
         write_atomically(self.report_path, lambda handle: write_json(report, handle))
         self._finished = True
