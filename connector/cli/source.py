@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 from connector.cli.common import DEFAULT_MAPPING, console, handle_errors
-from connector.core.validation import SAMPLE_SCHEMA, SourceSchema, schema_from_mapping
+from connector.core.validation import SAMPLE_SCHEMA, SourceSchema
 from connector.mapping import load_mapping
 from connector.readers import open_source
 from connector.report import validation as report
-from connector.run.prepare import validate_file
+from connector.run.prepare import mapping_schema, validate_file
 
 
 def _schema(
@@ -38,11 +38,7 @@ def _schema(
     if mapping is None and not DEFAULT_MAPPING.is_file():
         return SAMPLE_SCHEMA
     path = Path(mapping) if mapping else DEFAULT_MAPPING
-    compiled = load_mapping(path)
-    return schema_from_mapping(
-        file=str(path), key=compiled.key, required=compiled.required_columns,
-        manager=compiled.manager_column, countries=compiled.country_columns,
-        dates=compiled.date_columns)
+    return mapping_schema(load_mapping(path))
 
 
 @click.command()

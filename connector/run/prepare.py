@@ -68,7 +68,7 @@ def open_checked(source: Source, mapping: CompiledMapping, *, sheet: str | None 
     empty, required columns missing) raises ``SourceError`` here. A sync calls it before
     it takes the lock or opens the tenant, so such a run (exit 2) writes nothing, not even
     the sandbox tenant's file; it then plans from the reader returned."""
-    schema = _schema(mapping, check_managers=False)
+    schema = mapping_schema(mapping, check_managers=False)
     reader = _open(source, schema, sheet)
     problem = header_problem(reader, schema)
     if problem is not None:
@@ -76,7 +76,9 @@ def open_checked(source: Source, mapping: CompiledMapping, *, sheet: str | None 
     return reader
 
 
-def _schema(mapping: CompiledMapping, *, check_managers: bool) -> SourceSchema:
+def mapping_schema(mapping: CompiledMapping, *, check_managers: bool = True) -> SourceSchema:
+    """What a source must hold for ``mapping``: its key, required columns, country and
+    date columns, and (with ``check_managers``) its manager column."""
     return schema_from_mapping(
         file=mapping.file, key=mapping.key, required=mapping.required_columns,
         manager=mapping.manager_column if check_managers else None,
@@ -119,7 +121,7 @@ def prepare(
     references to the plan, which also knows the tenant's users (so each problem is
     reported once).
     """
-    schema = _schema(mapping, check_managers=check_managers)
+    schema = mapping_schema(mapping, check_managers=check_managers)
     context = mapping.context(now=now, directory=directory)
     mapped: list[MappedRecord] = []
     #: row -> its position in ``mapped`` and how many problems its reader found.

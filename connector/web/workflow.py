@@ -21,7 +21,7 @@ from typing import Any
 from connector.config import Account, Config
 from connector.core.plan import ACTIONS
 from connector.core.plan.group_model import GROUP_WRITES
-from connector.core.validation import SourceSchema, schema_from_mapping
+from connector.core.validation import SourceSchema
 from connector.errors import ConnectorError, SourceError
 from connector.mapping import CompiledMapping
 from connector.readers import HEAD_BYTES, Reader, open_source, sniff_format
@@ -30,7 +30,7 @@ from connector.report.validation import validation_dict
 from connector.run.job import configured_mapping, options_from
 from connector.run.lock import AlreadyRunning, RunLock
 from connector.run.outputs import check_outputs
-from connector.run.prepare import validate_file
+from connector.run.prepare import mapping_schema, validate_file
 from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import Tenant, open_config_tenant
 from connector.web.store import GROUP_WRITES_KEY, Staged, Upload, UploadStore, now_iso
@@ -86,10 +86,7 @@ class Workflow:
         self.store = store
         mapping = configured_mapping(config)
         self.mapping: CompiledMapping = mapping
-        self.schema: SourceSchema = schema_from_mapping(
-            file=mapping.file, key=mapping.key, required=mapping.required_columns,
-            manager=mapping.manager_column, countries=mapping.country_columns,
-            dates=mapping.date_columns)
+        self.schema: SourceSchema = mapping_schema(mapping)
         # One pipeline run at a time in this process: runs against one tenant must not
         # interleave, and a compiled mapping is not meant to be shared between threads.
         self._busy = threading.Lock()
