@@ -33,7 +33,7 @@ from connector.core.plan.group_model import (
     GroupChange,
 )
 from connector.core.results import SyncResult, WriteOutcome
-from connector.report.html import outcome_text, plural, value_text
+from connector.report.html import outcome_text, plural, row_outcome, value_text
 from connector.report.items import LazyItems
 
 _STYLES = {"create": "green", "update": "blue", "add": "green", "remove": "dark_orange",
@@ -123,13 +123,7 @@ def group_errors(result: SyncResult) -> list[dict[str, Any]]:
 
 def group_outcome(item: Mapping[str, Any], note: str | None) -> str:
     """How a group change went, for the CSV and the workbook (as for users)."""
-    if item["action"] == "held":
-        return f"held; {note}" if note is not None else "held, not written"
-    if note is not None:
-        return note
-    if item["outcome"] is None and item["action"] in GROUP_WRITES:
-        return "not written"
-    return outcome_text(item["outcome"])
+    return row_outcome(item, note, GROUP_WRITES)
 
 
 def group_pairs(item: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:

@@ -21,7 +21,7 @@ import hashlib
 import html
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -94,6 +94,19 @@ def headline(report: Mapping[str, Any]) -> str:
                  ("delete", "group", "deleted")) if written[name]]
         parts.append(f"groups: {', '.join(done)}")
     return ", ".join(parts)
+
+
+def row_outcome(item: Mapping[str, Any], note: str | None, writes: Collection[str]) -> str:
+    """How a change went, for the CSV and the workbook: held ones say so first, then the
+    run's ``note`` (a dry or stopped run), a write never sent ``not written``, else its
+    outcome. ``writes``: the actions that are writes (users' or groups')."""
+    if item["action"] == "held":  # held whatever the run: it says so first
+        return f"held; {note}" if note is not None else "held, not written"
+    if note is not None:
+        return note
+    if item["outcome"] is None and item["action"] in writes:
+        return "not written"
+    return outcome_text(item["outcome"])
 
 
 def outcome_text(outcome: Mapping[str, Any] | None) -> str:

@@ -59,6 +59,7 @@ from connector.report.html import (
     html_page,
     outcome_text,
     plural,
+    row_outcome,
     value_text,
 )
 from connector.report.markdown import markdown_page
@@ -104,16 +105,6 @@ def _run_note(report: Mapping[str, Any]) -> str | None:
     return "dry run, not written" if report["dry_run"] else None
 
 
-def _item_outcome(item: Mapping[str, Any], note: str | None) -> str:
-    if item["action"] == "held":  # held whatever the run: it says so first
-        return f"held; {note}" if note is not None else "held, not written"
-    if note is not None:
-        return note
-    if item["outcome"] is None and item["action"] in WRITES:
-        return "not written"
-    return outcome_text(item["outcome"])
-
-
 def _csv_cell(value: Any) -> str:
     text = spreadsheet_safe(value_text(value))
     # A lone CR is not quoted with a "\n" line terminator and would split the row in
@@ -133,7 +124,7 @@ def sync_csv(result: SyncResult, report: Report | None = None) -> str:
     for item in report["changes"]:
         start = [report["run_id"], item["action"], item["employeeId"],
                  item["userPrincipalName"]]
-        end = [item["reason"], _item_outcome(item, note)]
+        end = [item["reason"], row_outcome(item, note, WRITES)]
         pairs = item["attributes"].items() or [("", {"old": None, "new": None})]
         for name, change in pairs:
             writer.writerow([_csv_cell(cell) for cell in
@@ -268,7 +259,7 @@ def sync_xlsx(result: SyncResult, report: Report | None = None) -> bytes:
     report = report or sync_report(result)
     note = _run_note(report)
     return xlsx_workbook(report, counted=_counted(report),
-                         outcome_of=lambda item: _item_outcome(item, note),
+                         outcome_of=lambda item: row_outcome(item, note, WRITES),
                          group_outcome_of=lambda item: group_report.group_outcome(item, note))
 
 
