@@ -33,8 +33,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.core.plan.compare import find_cycles
 from connector.core.plan.flawed import Flawed, find_flawed, rows_text
+from connector.core.plan.managers import manager_loops
 from connector.core.plan.model import Change, Plan
 from connector.core.records import MappedRecord
 from connector.errors import Problem
@@ -125,12 +125,7 @@ def build_scim_plan(records: Sequence[MappedRecord], state: Mapping[str, Sent], 
     mapped = {r.key: r for r in records if r.status == "mapped" and r.key
               and r.row not in flawed.errors}
     ids = {key: str(_values(r)["externalId"]) for key, r in mapped.items()}
-    loops = find_cycles({r.key: r.manager_key for r in mapped.values() if r.manager_key})
-    for cycle in loops:
-        plan.warnings.append(Problem(
-            f"managers form a loop ({' -> '.join([*cycle, cycle[0]])}); not sent",
-            severity="warning", key=cycle[0]))
-    in_loop = {key for cycle in loops for key in cycle}
+    in_loop = manager_loops(mapped.values(), plan, outcome="not sent")
     present: set[str] = set()
     for record in records:
         if record.key:

@@ -3,7 +3,7 @@ created in the same run can be referenced. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from connector.core.plan.compare import current_value, display, find_cycles
@@ -11,6 +11,18 @@ from connector.core.plan.flawed import Flawed, rows_text
 from connector.core.plan.model import Change, Plan
 from connector.core.records import MappedRecord
 from connector.errors import Problem
+
+
+def manager_loops(records: Iterable[MappedRecord], plan: Plan, *, outcome: str) -> set[str]:
+    """Keys of the records whose managers form a loop; a warning in ``plan`` per loop
+    ("managers form a loop (a -> b -> a); ``outcome``"). The Graph and SCIM plans both
+    leave such links out."""
+    loops = find_cycles({r.key: r.manager_key for r in records if r.manager_key})
+    for cycle in loops:
+        plan.warnings.append(Problem(
+            f"managers form a loop ({' -> '.join([*cycle, cycle[0]])}); {outcome}",
+            severity="warning", key=cycle[0]))
+    return {key for cycle in loops for key in cycle}
 
 
 def plan_managers(
@@ -26,12 +38,7 @@ def plan_managers(
     creates = {c.key for c in plan.changes if c.action == "create"}
     existing = {str(current_value(u, primary)): u for u in current if current_value(u, primary)}
     by_id = {str(u["id"]): u for u in current}
-    loops = find_cycles({r.key: r.manager_key for r in by_key.values() if r.manager_key})
-    for cycle in loops:
-        plan.warnings.append(Problem(
-            f"managers form a loop ({' -> '.join([*cycle, cycle[0]])}); not set",
-            severity="warning", key=cycle[0]))
-    in_loop = {key for cycle in loops for key in cycle}
+    in_loop = manager_loops(by_key.values(), plan, outcome="not set")
     # A manager change's attributes, one tuple per (manager today, manager wanted): the
     # reports of everyone a manager manages share it (a million links, far fewer tuples).
     links: dict[tuple[str | None, str | None], tuple[tuple[str, Any, Any], ...]] = {}
