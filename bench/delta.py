@@ -1,7 +1,8 @@
 """Nightly runs over a large tenant: a full read of every user against Graph's delta since
 the last run (graph.md §4.6), against the in-process sandbox tenant.
 
-One state folder, N sample-shaped employees (default 100,000) loaded first; then each
+One state folder, N distinct employees (default 100,000, ``sample_data/generate.py`` as
+in ``bench/sync.py``) loaded first; then each
 night is a whole ``run_sync`` in a fresh process, its HTTP requests counted by an httpx
 event hook (a ``$batch`` counts once; msal's discovery and token requests count):
 
@@ -22,7 +23,6 @@ full list. Usage: ``python bench/delta.py [--employees N] [--touched M]``.
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import resource
@@ -42,6 +42,9 @@ from connector.run.sync import SyncOptions, run_sync
 from connector.run.tenant import open_tenant
 from connector.sandbox import SandboxConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.sync import make_export  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 UNLIMITED = Thresholds(max_disables=10**9, max_changes=10**9, max_disable_percent=100,
                        max_change_percent=100, min_source_percent=0)
@@ -50,27 +53,6 @@ UNLIMITED = Thresholds(max_disables=10**9, max_changes=10**9, max_disable_percen
 def quiet() -> SandboxConfig:
     """The sandbox without throttling: the quota would measure Graph, not the reads."""
     return SandboxConfig(throttle_enabled=False, batch_shuffle_responses=False)
-
-
-def make_export(path: Path, count: int) -> None:
-    """``count`` employees cycled from the sample with fresh IDs and distinct last names;
-    managers inside the same copy of the organisation."""
-    with (ROOT / "sample_data" / "employees.csv").open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = list(reader.fieldnames or [])
-        base = list(reader)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        for index in range(count):
-            cycle, offset = divmod(index, len(base))
-            row = dict(base[offset])
-            row["EmployeeID"] = f"{cycle:04d}{row['EmployeeID']}"
-            if row["ManagerID"]:
-                row["ManagerID"] = f"{cycle:04d}{row['ManagerID']}"
-            if cycle:
-                row["LastName"] = f"{row['LastName']}{cycle}"
-            writer.writerow(row)
 
 
 def night(export: Path, state: Path, mode: str) -> dict[str, Any]:
@@ -134,7 +116,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         export, state = Path(tmp) / "employees.csv", Path(tmp) / "state"
-        make_export(export, args.employees)
+        make_export(export, args.employees)  # distinct people (bench/sync.py)
         where = ["--export", str(export), "--state", str(state)]
         print(f"{args.employees} employees, mappings/default.yaml, in-process sandbox "
               "(throttling off), each night a fresh process")
